@@ -1,0 +1,39 @@
+# The two commands in README: `make demo` and `make test`. Both build .venv themselves.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+IRKIT := $(VENV)/bin/irkit
+STAMP := $(VENV)/.irkit-installed
+DEMO_OUT ?= demo-out
+
+.PHONY: install demo test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(IRKIT) predict --weights auto
+	$(IRKIT) package --out $(DEMO_OUT) --weights auto
+	$(IRKIT) inspect $(DEMO_OUT)/model.tar.gz
+	$(IRKIT) inspect $(DEMO_OUT)/payload.tar.gz
+
+test: install
+	$(PY) tests/prepare_notebooks.py notebooks build/nbval
+	$(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check irkit widgets tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build $(DEMO_OUT) .pytest_cache

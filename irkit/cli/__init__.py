@@ -1,0 +1,62 @@
+"""The ``irkit`` command: parse, call one library function, print, exit with a documented code.
+
+Each command group lives in its own small module with ``register(subparsers)``; a handler is
+``func(args) -> int`` set with ``parser.set_defaults(func=...)``. Handlers import heavy modules
+inside the function, so ``irkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from irkit import __version__
+from irkit.errors import EXIT_FAILURE, EXIT_USAGE, IrkitError
+
+COMMAND_MODULES = (
+    "irkit.cli.foundation",  # predict, package, inspect
+    "irkit.cli.spec",  # spec render
+    "irkit.cli.pricing",  # pricing show|refresh
+    "irkit.cli.serve",  # serve
+    "irkit.cli.recommend",  # recommend
+    "irkit.cli.history",  # jobs list|show|compare|import, report
+    "irkit.cli.app",  # app
+    "irkit.cli.run",  # run (papermill)
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="irkit",
+        description="Load test and right-size model endpoints, on SageMaker or offline.",
+    )
+    parser.add_argument("--version", action="version", version=f"irkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(func(args) or 0)
+    except IrkitError as exc:
+        print(f"irkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("irkit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

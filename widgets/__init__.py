@@ -1,0 +1,1 @@
+"""ipywidgets panels over a JobSpec, installed as ``irkit.widgets``."""
