@@ -288,7 +288,8 @@ def _coerce_all(spec: JobSpec) -> dict[str, Any]:
         "hyperparameter_ranges": tuple(
             HyperparameterRange.from_value(f"hyperparameter_ranges[{i}]", v)
             for i, v in enumerate(as_list("hyperparameter_ranges", s.hyperparameter_ranges))),
-        "traffic_type": _opt(s.traffic_type, lambda v: as_choice("traffic_type", v, TRAFFIC_TYPES)),
+        "traffic_type": _opt(s.traffic_type, lambda v: as_choice("traffic_type", v, TRAFFIC_TYPES))
+        or _implied_traffic_type(s),
         "phases": tuple(Phase.from_value(f"phases[{i}]", v) for i, v in enumerate(as_list("phases", s.phases))),
         "stairs": _opt(s.stairs, lambda v: Stairs.from_value("stairs", v)),
         "max_invocations": _opt(s.max_invocations, lambda v: as_int("max_invocations", v, 1)),
@@ -309,6 +310,13 @@ def _coerce_all(spec: JobSpec) -> dict[str, Any]:
         "target_models": tuple(as_list("target_models", s.target_models)),
     }
     return out
+
+
+def _implied_traffic_type(s: JobSpec) -> str | None:
+    """PHASES or STAIRS follows from which block is given (the SDK's default is PHASES)."""
+    if s.stairs is not None:
+        return "STAIRS"
+    return "PHASES" if s.phases else None
 
 
 def _check_framework_version(value: Any) -> str:

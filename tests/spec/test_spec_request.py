@@ -1,0 +1,145 @@
+"""to_request reproduces the SDK's right_size request; from_request reads it back; botocore accepts it."""
+
+from __future__ import annotations
+
+import copy
+from unittest import mock
+
+import pytest
+
+from irkit.errors import SpecError
+from irkit.spec import JobSpec
+from ir_examples import (
+    ADVANCED_REQUEST,
+    ADVANCED_SPEC,
+    DEFAULT_REQUEST,
+    DEFAULT_SPEC,
+    PACKAGE_ARN,
+    ROLE,
+)
+
+
+def _render(spec_dict):
+    return JobSpec.from_dict(spec_dict).to_request(model_package_version_arn=PACKAGE_ARN, role_arn=ROLE)
+
+
+def test_default_job_renders_the_literal_request():
+    spec = JobSpec.from_dict(DEFAULT_SPEC)
+    assert spec.job_type == "Default"
+    assert _render(DEFAULT_SPEC) == DEFAULT_REQUEST
+
+
+def test_advanced_job_renders_the_literal_request():
+    spec = JobSpec.from_dict(ADVANCED_SPEC)
+    assert spec.job_type == "Advanced"
+    assert _render(ADVANCED_SPEC) == ADVANCED_REQUEST
+
+
+def _sdk_request(spec_dict):
+    """What sagemaker 2.x Model.right_size sends, captured from a mocked session."""
+    pytest.importorskip("sagemaker")
+    from sagemaker.inference_recommender.inference_recommender_mixin import ModelLatencyThreshold, Phase
+    from sagemaker.model import ModelPackage
+    from sagemaker.parameter import CategoricalParameter
+    from sagemaker.session import Session
+
+    session = mock.MagicMock()
+    session.boto_region_name = "us-east-1"
+    session.sagemaker_config = {}
+    model = ModelPackage(role=ROLE, model_package_arn=PACKAGE_ARN, sagemaker_session=session)
+    kwargs = {k: v for k, v in spec_dict.items()}
+    if "hyperparameter_ranges" in kwargs:
+        kwargs["hyperparameter_ranges"] = [
+            {k: CategoricalParameter(v) for k, v in r.items()} for r in kwargs["hyperparameter_ranges"]
+        ]
+    if "phases" in kwargs:
+        kwargs["phases"] = [Phase(p["duration_in_seconds"], p["initial_number_of_users"], p["spawn_rate"])
+                            for p in kwargs["phases"]]
+    if "model_latency_thresholds" in kwargs:
+        kwargs["model_latency_thresholds"] = [ModelLatencyThreshold(t["percentile"], t["value_in_milliseconds"])
+                                              for t in kwargs["model_latency_thresholds"]]
+    model.right_size(**kwargs)
+    sent = session.create_inference_recommendations_job.call_args.kwargs
+    request = Session._create_inference_recommendations_job_request(
+        Session.__new__(Session), job_description="#python-sdk-create", tags=None, **sent)
+    for key in ("JobDescription", "Tags"):  # the SDK's fixed values, which irkit does not send
+        request.pop(key, None)
+    return request
+
+
+@pytest.mark.parametrize("spec_dict", [DEFAULT_SPEC, ADVANCED_SPEC], ids=["default", "advanced"])
+def test_request_equals_what_the_sdk_sends(spec_dict):
+    assert _render(spec_dict) == _sdk_request(spec_dict)
+
+
+@pytest.mark.parametrize("request_dict", [DEFAULT_REQUEST, ADVANCED_REQUEST], ids=["default", "advanced"])
+def test_request_passes_botocore_service_model(request_dict):
+    from irkit.backends.sagemaker.request_check import validate_request
+
+    validate_request(copy.deepcopy(request_dict))
+
+
+def test_service_model_check_names_the_bad_field():
+    from irkit.backends.sagemaker.request_check import validate_request
+
+    bad = copy.deepcopy(ADVANCED_REQUEST)
+    bad["InputConfig"]["ResourceLimit"]["MaxNumberOfTests"] = "ten"
+    with pytest.raises(SpecError) as err:
+        validate_request(bad)
+    assert "MaxNumberOfTests" in err.value.field
+
+
+@pytest.mark.parametrize("spec_dict", [DEFAULT_SPEC, ADVANCED_SPEC], ids=["default", "advanced"])
+def test_from_request_round_trips(spec_dict):
+    spec = JobSpec.from_dict(spec_dict)
+    request = spec.to_request(model_package_version_arn=PACKAGE_ARN, role_arn=ROLE)
+    back = JobSpec.from_request(request)
+    assert back == spec
+    assert back.to_request(model_package_version_arn=PACKAGE_ARN, role_arn=ROLE) == request
+
+
+def test_stairs_serverless_and_extensions_round_trip():
+    spec = JobSpec.from_dict({
+        "job_name": "stairs-job", "framework": "PYTORCH", "framework_version": "2.1",
+        "domain": "COMPUTER_VISION", "task": "IMAGE_CLASSIFICATION", "nearest_model_name": "resnet50",
+        "stairs": {"duration_in_seconds": 300, "number_of_steps": 4, "users_per_step": 3},
+        "flat_invocations": "Stop", "endpoint_type": "RealTime",
+        "hyperparameter_ranges": [{"instance_types": ["ml.g4dn.xlarge"]}, {"instance_types": ["ml.c5.large"],
+                                                                           "OMP_NUM_THREADS": [1]}],
+        "serverless_configs": [{"memory_size_in_mb": 2048, "max_concurrency": 5}],
+        "endpoints": ["existing-endpoint"],
+    })
+    request = spec.to_request(model_name="my-model", role_arn=ROLE)
+    assert request["InputConfig"]["TrafficPattern"] == {
+        "TrafficType": "STAIRS", "Stairs": {"DurationInSeconds": 300, "NumberOfSteps": 4, "UsersPerStep": 3}}
+    assert request["InputConfig"]["EndpointConfigurations"] == [
+        {"InstanceType": "ml.g4dn.xlarge"},
+        {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": {
+            "CategoricalParameterRanges": [{"Name": "OMP_NUM_THREADS", "Value": ["1"]}]}},
+        {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}},
+    ]
+    assert request["StoppingConditions"] == {"FlatInvocations": "Stop"}
+    assert request["InputConfig"]["ContainerConfig"]["Domain"] == "COMPUTER_VISION"
+    assert request["InputConfig"]["Endpoints"] == [{"EndpointName": "existing-endpoint"}]
+    from irkit.backends.sagemaker.request_check import validate_request
+
+    validate_request(request)
+    assert JobSpec.from_request(request) == spec
+
+
+def test_exactly_one_model_target():
+    spec = JobSpec.from_dict(DEFAULT_SPEC)
+    with pytest.raises(SpecError) as err:
+        spec.to_request(model_name="m", model_package_version_arn=PACKAGE_ARN, role_arn=ROLE)
+    assert err.value.field == "model_name"
+    with pytest.raises(SpecError) as err:
+        spec.to_request(model_name="m", role_arn="not-a-role")
+    assert err.value.field == "role_arn"
+
+
+def test_unsupported_request_key_is_named():
+    bad = copy.deepcopy(DEFAULT_REQUEST)
+    bad["InputConfig"]["VpcConfig"] = {"SecurityGroupIds": ["sg-1"], "Subnets": ["s-1"]}
+    with pytest.raises(SpecError) as err:
+        JobSpec.from_request(bad)
+    assert err.value.field == "InputConfig.VpcConfig"
