@@ -82,7 +82,9 @@ class Store:
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.executescript(_SCHEMA)
+            # executescript() would COMMIT the open transaction; run the statements one by one.
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __repr__(self) -> str:
@@ -260,6 +262,11 @@ class Store:
                 " VALUES (?,?,?,?,?)",
                 (job_id, config_id, step_index, _dumps(step), time.time()),
             )
+
+    def delete_steps(self, job_id: str, config_id: str) -> None:
+        """Forget a config's steps (a config rerun after a kill starts its curve afresh)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM steps WHERE job_id=? AND config_id=?", (job_id, config_id))
 
     def steps(self, job_id: str, config_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM steps WHERE job_id=?"

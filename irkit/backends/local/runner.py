@@ -1,0 +1,263 @@
+"""The per-configuration loop of a local job: serve, pre-flight, load, find the plateau, reap.
+
+``run_config`` tests one (instance type x env combination); ``run_endpoint`` benchmarks a server
+irkit did not start. Both return a ``ConfigOutcome``. The server and the load generator are
+injected (``server_factory``, ``load_fn``), so the loop is tested with fakes as well as for real.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from irkit.backends.local import plateau as plateau_finder
+from irkit.errors import BackendError
+
+PREFLIGHT_TIMEOUT_S = 60.0
+# The traffic of a Default job (no phases/stairs in the spec): 4 stairs of 15 s, +1 user each.
+DEFAULT_STAIRS = {"duration_in_seconds": 15, "number_of_steps": 4, "users_per_step": 1}
+LOAD_MARGIN_S = 60.0  # extra time the load generator gets over the traffic's own length
+
+StepCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class LoadSettings:
+    """What a config's load test needs besides the server: the job's traffic and stopping rules."""
+
+    payload_path: Path
+    content_type: str
+    traffic: Any  # irkit.spec.TrafficPattern
+    threshold_ms: float | None = None
+    percentile: str = "P95"
+    flat_invocations: str | None = None
+    max_invocations: int | None = None
+    open_loop: Any = None  # irkit.spec.OpenLoop
+    workers: int = 1
+    max_seconds: float | None = None
+
+
+@dataclass
+class ConfigOutcome:
+    """A finished config: what the store keeps and recommendation.py turns into IR's shape."""
+
+    config_id: str
+    instance_type: str
+    environment: dict[str, str]
+    max_invocations: int = 0
+    model_latency_ms: float | None = None
+    plateau_step: int = -1
+    plateau_reason: str = plateau_finder.REASON_NO_DATA
+    stop_reason: str | None = None
+    price_per_hour: float = 0.0
+    price_is_estimate: bool = True
+    model_setup_time_s: float | None = None
+    cpu_utilization: float | None = None
+    memory_utilization: float | None = None
+    load_mode: str = "closed"
+    started_at: float | None = None
+    ended_at: float | None = None
+    url: str | None = None  # set for an existing endpoint
+    endpoint_name: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe, without the steps (the store keeps those in their own table)."""
+        out = asdict(self)
+        out.pop("steps")
+        return out
+
+
+def traffic_duration_s(traffic: Any) -> float:
+    """How long a traffic pattern runs, from its phases or stairs."""
+    if traffic is None:
+        return 0.0
+    if getattr(traffic, "stairs", None) is not None:
+        stairs = traffic.stairs
+        return float(stairs.duration_in_seconds * stairs.number_of_steps)
+    return float(sum(p.duration_in_seconds for p in getattr(traffic, "phases", ())))
+
+
+def default_traffic() -> Any:
+    from irkit.spec import Stairs, TrafficPattern
+
+    return TrafficPattern("STAIRS", (), Stairs(**DEFAULT_STAIRS))
+
+
+def send_preflight(url: str, body: bytes, content_type: str, timeout: float = PREFLIGHT_TIMEOUT_S) -> float:
+    """POST the sample payload once; return its latency in ms or raise BackendError with the answer."""
+    request = urllib.request.Request(
+        url.rstrip("/") + "/invocations", data=body, method="POST",
+        headers={"Content-Type": content_type, "Accept": "application/json"},
+    )
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read()[:300].decode("utf-8", "replace")
+        raise BackendError(f"pre-flight request to {url}/invocations got HTTP {exc.code}: {detail}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise BackendError(f"pre-flight request to {url}/invocations failed: {exc}") from exc
+    return (time.perf_counter() - started) * 1000
+
+
+def _usage_pair(usage: Any) -> tuple[float | None, float | None]:
+    """ServerProcess.usage() as (cpu %, memory %), whether it is a tuple, a mapping or an object."""
+    if usage is None:
+        return None, None
+    if isinstance(usage, Mapping):
+        cpu = usage.get("cpu_percent", usage.get("cpu"))
+        mem = usage.get("memory_percent", usage.get("memory"))
+    elif isinstance(usage, (tuple, list)):
+        cpu, mem = (list(usage) + [None, None])[:2]
+    else:
+        cpu = getattr(usage, "cpu_percent", getattr(usage, "cpu", None))
+        mem = getattr(usage, "memory_percent", getattr(usage, "memory", None))
+    return (None if cpu is None else float(cpu)), (None if mem is None else float(mem))
+
+
+def _default_server_factory() -> Callable[..., Any]:
+    from irkit.backends.local.serve import ServerProcess
+
+    return ServerProcess
+
+
+def _default_load_fn() -> Callable[..., Any]:
+    from irkit.backends.local.load import run_load
+
+    return run_load
+
+
+class _StepWatcher:
+    """Receives steps from the load generator: samples the server, stores, and stops at the plateau."""
+
+    def __init__(self, outcome: ConfigOutcome, settings: LoadSettings, stop_event: threading.Event,
+                 on_step: StepCallback | None, usage: Callable[[], Any] | None) -> None:
+        self.outcome, self.settings, self.stop_event = outcome, settings, stop_event
+        self.on_step, self.usage = on_step, usage
+        self.lock = threading.Lock()
+
+    def __call__(self, step: dict[str, Any]) -> None:
+        with self.lock:
+            step = {**step, "config_id": self.outcome.config_id}
+            if self.usage is not None:
+                try:
+                    cpu, mem = _usage_pair(self.usage())
+                except Exception:  # noqa: BLE001 - the server may be gone; the step still counts
+                    cpu = mem = None
+                step.setdefault("server_cpu", cpu)
+                step.setdefault("server_memory", mem)
+            self.outcome.steps.append(step)
+            if self.on_step is not None:
+                self.on_step(step)
+            reason = plateau_finder.stop_reason(
+                self.outcome.steps, threshold_ms=self.settings.threshold_ms,
+                percentile=self.settings.percentile, flat_invocations=self.settings.flat_invocations,
+                max_invocations=self.settings.max_invocations,
+            )
+            if reason and not self.stop_event.is_set():
+                self.outcome.stop_reason = reason
+                self.stop_event.set()
+
+
+def _drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_event: threading.Event,
+                on_step: StepCallback | None, load_fn: Callable[..., Any],
+                usage: Callable[[], Any] | None) -> None:
+    """Run the traffic at ``url``, collect the steps into ``outcome`` and read the plateau off them."""
+    watcher = _StepWatcher(outcome, settings, stop_event, on_step, usage)
+    max_seconds = settings.max_seconds
+    if max_seconds is None:
+        length = (len(settings.open_loop.rates_per_second) * settings.open_loop.duration_in_seconds
+                  if settings.open_loop is not None else traffic_duration_s(settings.traffic))
+        max_seconds = length + LOAD_MARGIN_S
+    outcome.started_at = time.time()
+    result = load_fn(
+        url, settings.payload_path, settings.content_type, settings.traffic,
+        latency_threshold_ms=settings.threshold_ms, percentile=settings.percentile,
+        open_loop=settings.open_loop, workers=settings.workers, on_step=watcher,
+        stop_event=stop_event, max_seconds=max_seconds,
+    )
+    outcome.ended_at = time.time()
+    outcome.load_mode = getattr(result, "mode", None) or ("open" if settings.open_loop is not None else "closed")
+    outcome.warnings.extend(getattr(result, "warnings", None) or [])
+    # Steps the generator returned but never streamed (or streamed without config_id) count too.
+    if not outcome.steps:
+        for step in getattr(result, "steps", None) or []:
+            watcher(step)
+    found = plateau_finder.find_plateau(outcome.steps, threshold_ms=settings.threshold_ms,
+                                        percentile=settings.percentile)
+    outcome.max_invocations = found.max_invocations
+    outcome.model_latency_ms = found.model_latency_ms
+    outcome.plateau_step = found.step_index
+    outcome.plateau_reason = found.reason
+    if found.found:
+        plateau_step = outcome.steps[found.step_index]
+        outcome.cpu_utilization = plateau_step.get("server_cpu")
+        outcome.memory_utilization = plateau_step.get("server_memory")
+    if found.reason == plateau_finder.REASON_NOT_SATURATED:
+        outcome.warnings.append("throughput was still growing at the last step: MaxInvocations is a lower "
+                                "bound; add steps or users")
+
+
+def run_config(
+    config: Any,
+    model_path: str | Path,
+    settings: LoadSettings,
+    *,
+    prices: Mapping[str, float] | None = None,
+    stop_event: threading.Event | None = None,
+    on_step: StepCallback | None = None,
+    server_factory: Callable[..., Any] | None = None,
+    load_fn: Callable[..., Any] | None = None,
+) -> ConfigOutcome:
+    """Test one configuration (``irkit.spec.Configuration``) end to end; the server is always stopped.
+
+    Raises BackendError when the server does not start or the pre-flight request fails.
+    """
+    from irkit.instances import local_profile
+
+    profile = local_profile(config.instance_type, prices)
+    outcome = ConfigOutcome(config.config_id, config.instance_type, dict(config.environment),
+                            price_per_hour=profile.price_per_hour, price_is_estimate=profile.price_is_estimate)
+    stop_event = stop_event or threading.Event()
+    factory = server_factory or _default_server_factory()
+    server = factory(model_path, port=0, env=dict(config.environment), cpus=profile.cpus)
+    try:
+        server.start()
+        outcome.model_setup_time_s = server.setup_time_s
+        if stop_event.is_set():
+            return outcome
+        send_preflight(server.url, Path(settings.payload_path).read_bytes(), settings.content_type)
+        _drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
+                    server.usage)
+    finally:
+        server.stop()
+    return outcome
+
+
+def run_endpoint(
+    url: str,
+    settings: LoadSettings,
+    *,
+    endpoint_name: str | None = None,
+    stop_event: threading.Event | None = None,
+    on_step: StepCallback | None = None,
+    load_fn: Callable[..., Any] | None = None,
+) -> ConfigOutcome:
+    """Benchmark a server irkit did not start (``--endpoint-url``): no setup time, no CPU figures."""
+    from irkit.backends.local.recommendation import ENDPOINT_CONFIG_ID, endpoint_name_for
+
+    outcome = ConfigOutcome(ENDPOINT_CONFIG_ID, "endpoint", {}, url=url,
+                            endpoint_name=endpoint_name or endpoint_name_for(url))
+    stop_event = stop_event or threading.Event()
+    send_preflight(url, Path(settings.payload_path).read_bytes(), settings.content_type)
+    _drive_load(url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(), None)
+    return outcome

@@ -1,0 +1,88 @@
+"""Fakes for the runner's injected parts: a server (a real HTTP server on 127.0.0.1) and a load generator."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.end_headers()
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        status = 200 if self.server.accept else 400  # type: ignore[attr-defined]
+        body = b'{"predictions": [[0.1]]}' if status == 200 else b'{"error": "bad payload"}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class FakeServer:
+    """Records how it was started; answers the pre-flight request."""
+
+    instances: list[FakeServer] = []
+
+    def __init__(self, model_path, port=0, env=None, cpus=None, accept=True):
+        self.model_path, self.env, self.cpus, self.accept = model_path, env, cpus, accept
+        self.started = self.stopped = False
+        self.setup_time_s = 0.25
+        FakeServer.instances.append(self)
+
+    def start(self):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.accept = self.accept
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.started = True
+        return self
+
+    def usage(self):
+        return {"cpu_percent": 42.0 * len(self.cpus or [1]), "memory_percent": 3.5}
+
+    def stop(self):
+        if self.started and not self.stopped:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+        self.stopped = True
+
+
+def capacity_load(capacity_rps=50.0, rps_per_user=20.0, base_ms=20.0, step_s=0.0):
+    """A load_fn over a server of fixed capacity: rps grows with users until it levels at capacity."""
+    calls = []
+
+    def run_load(url, payload_path, content_type, traffic, *, latency_threshold_ms=None, percentile="P95",
+                 open_loop=None, workers=1, on_step=None, stop_event=None, max_seconds=None, **kw):
+        calls.append({"url": url, "payload_path": payload_path, "content_type": content_type, "traffic": traffic,
+                      "workers": workers, "max_seconds": max_seconds})
+        stairs = traffic.stairs
+        steps = []
+        for k in range(1, stairs.number_of_steps + 1):
+            if stop_event is not None and stop_event.is_set():
+                break
+            users = k * stairs.users_per_step
+            rps = min(users * rps_per_user, capacity_rps)
+            latency = base_ms * max(1.0, users * rps_per_user / capacity_rps)
+            step = {"step": k - 1, "users": users, "start_s": (k - 1) * stairs.duration_in_seconds,
+                    "duration_s": stairs.duration_in_seconds, "requests": int(rps * 10), "errors": 0,
+                    "rps": rps, "p50_ms": latency * 0.8, "p90_ms": latency * 0.95, "p95_ms": latency,
+                    "p99_ms": latency * 1.1, "max_ms": latency * 1.3, "goodput_rps": rps}
+            steps.append(step)
+            if on_step is not None:
+                on_step(step)
+            if step_s:
+                time.sleep(step_s)
+        return SimpleNamespace(steps=steps, warnings=[], mode="closed")
+
+    run_load.calls = calls
+    return run_load
