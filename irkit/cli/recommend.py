@@ -1,9 +1,105 @@
-"""Placeholder: this command group is not built yet."""
+"""``irkit recommend``: run a right-size job (local or SageMaker), show progress and a table, write JSON."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from irkit.errors import EXIT_OK, SpecError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # noqa: ARG001
-    return None
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "recommend",
+        help="right-size a model: load test each configuration and recommend",
+        description="Run a right-size job from SPEC (YAML/JSON with the SDK's right_size() keys) and print "
+                    "the recommendations. The local backend serves the model here and drives load with Locust.",
+    )
+    parser.add_argument("spec", nargs="?", help="job spec file (YAML or JSON); not needed with --resume")
+    parser.add_argument("--backend", choices=("local", "sagemaker"), default="local")
+    parser.add_argument("--model", help="local: model.tar.gz or SavedModel folder to serve")
+    parser.add_argument("--payload", help="local: payload.tar.gz or one payload file (default: sample_payload_url)")
+    parser.add_argument("--endpoint-url", help="local: benchmark a running server with the SageMaker contract "
+                                               "instead of starting one (result in EndpointPerformances)")
+    parser.add_argument("--workers", type=int, default=1, help="local: Locust worker processes (default 1)")
+    parser.add_argument("--resume", metavar="JOB", help="local: continue a killed or stopped job from its finished configs")
+    parser.add_argument("--out", metavar="FILE.json", help="write the result JSON here")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--role-arn", help="sagemaker: the IAM role IR assumes")
+    parser.add_argument("--model-package-version-arn", help="sagemaker: the model package version to right-size")
+    parser.add_argument("--model-name", help="sagemaker: the SageMaker Model to right-size")
+    parser.set_defaults(func=run)
+
+
+def _submit(args: argparse.Namespace) -> tuple[Any, Any]:
+    from irkit.backends import get_backend
+
+    backend = get_backend(args.backend)
+    if args.resume:
+        if args.backend != "local":
+            raise SpecError("--resume", "only local jobs can be resumed")
+        return backend, backend.resume(args.resume)
+    if not args.spec:
+        raise SpecError("spec", "give a job spec file (or --resume JOB)")
+    from irkit.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.backend == "sagemaker":
+        if not args.role_arn:
+            raise SpecError("--role-arn", "the SageMaker backend needs an IAM role ARN")
+        return backend, backend.submit(spec, role_arn=args.role_arn, model_name=args.model_name,
+                                       model_package_version_arn=args.model_package_version_arn)
+    return backend, backend.submit(spec, model=args.model, payload=args.payload,
+                                   endpoint_url=args.endpoint_url, workers=args.workers)
+
+
+def run(args: argparse.Namespace) -> int:
+    backend, handle = _submit(args)
+    print(f"job {handle.job_id} submitted ({args.backend})", file=sys.stderr, flush=True)
+    try:
+        result = backend.wait(handle, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"job {handle.job_id} stopped; `irkit recommend --resume {handle.job_id}` continues it",
+              file=sys.stderr)
+        raise
+    print(format_table(result))
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2, default=str))
+        print(f"result written to {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A plain-text table of the recommendations (cheapest per inference first) and endpoint figures."""
+    rows = []
+    for rec in result.get("InferenceRecommendations", []):
+        m = rec["Metrics"]
+        env = ",".join(f"{p['Key']}={p['Value']}" for p in rec["ModelConfiguration"].get("EnvironmentParameters", []))
+        rows.append((rec["EndpointConfiguration"]["InstanceType"], env or "-", m["MaxInvocations"], m["ModelLatency"],
+                     m["CostPerHour"], m.get("CostPerInference") or 0.0, m.get("CpuUtilization"),
+                     m.get("ModelSetupTime")))
+    rows.sort(key=lambda r: (r[5], -r[2]))
+    header = f"{'instance':<14} {'env':<26} {'max inv/min':>11} {'latency ms':>10} {'$/hour':>8} {'$/1M inf':>9} {'cpu %':>6} {'setup s':>7}"
+    lines = [f"{result.get('JobName')}: {result.get('Status')}" +
+             (f" ({result['FailureReason']})" if result.get("FailureReason") else ""), header]
+    for it, env, inv, lat, cph, cpi, cpu, setup in rows:
+        lines.append(f"{it:<14} {env[:26]:<26} {inv:>11} {lat:>10} {cph:>8.4f} {cpi * 1e6:>9.3f} "
+                     f"{'-' if cpu is None else f'{cpu:.0f}':>6} {'-' if setup is None else f'{setup:.1f}':>7}")
+    for perf in result.get("EndpointPerformances", []):
+        m = perf["Metrics"]
+        lines.append(f"endpoint {perf['EndpointInfo']['EndpointName']}: MaxInvocations {m['MaxInvocations']}/min, "
+                     f"ModelLatency {m['ModelLatency']} ms")
+    if rows:
+        best = rows[0]
+        lines.append(f"recommended: {best[0]} {best[1]} (lowest cost per inference)")
+    for config in (result.get("irkit") or {}).get("configs", []):
+        for warning in config.get("warnings") or []:
+            lines.append(f"warning: {config['config_id']}: {warning}")
+    for warning in (result.get("irkit") or {}).get("warnings", []):
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)

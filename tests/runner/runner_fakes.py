@@ -86,3 +86,7 @@ def capacity_load(capacity_rps=50.0, rps_per_user=20.0, base_ms=20.0, step_s=0.0
 
     run_load.calls = calls
     return run_load
+
+
+# Module-level plug-ins for the background job process (IRKIT_LOCAL_LOAD_FN=runner_fakes:slow_load).
+slow_load = capacity_load(step_s=0.4)

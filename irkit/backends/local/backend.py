@@ -28,6 +28,9 @@ BACKEND_NAME = "local"
 JOB_MARKER_ENV = "IRKIT_LOCAL_JOB"
 DEFAULT_POLL_S = 1.0
 STOP_GRACE_S = 30.0  # how long stop() waits for the job to reap its servers before killing them
+# Plug-ins for the job process, as ``module:attribute``: another ServerProcess-like factory or run_load.
+SERVER_FACTORY_ENV = "IRKIT_LOCAL_SERVER_FACTORY"
+LOAD_FN_ENV = "IRKIT_LOCAL_LOAD_FN"
 _PROCESSES: dict[str, subprocess.Popen[bytes]] = {}  # job processes this Python process started
 
 
@@ -226,6 +229,13 @@ class LocalBackend:
         finally:
             if bar is not None:
                 bar.close()
+        proc = _PROCESSES.pop(self._job(handle)["job_id"], None)
+        if proc is not None:  # the job saved its result; let its process finish reaping and exit
+            try:
+                proc.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         result = self.results(handle)
         if result["Status"] == states.FAILED:
             raise JobFailedError(result["JobName"], result.get("FailureReason"))
@@ -260,6 +270,17 @@ class LocalBackend:
                 self.store, job["job_id"], status=states.STOPPED, finished_at=time.time()))
 
 
+def _plugin(env_name: str) -> Any:
+    """A ``module:attribute`` named by ``env_name`` (a test double or another server), or None."""
+    ref = os.environ.get(env_name)
+    if not ref:
+        return None
+    import importlib
+
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 def _main(argv: list[str] | None = None) -> int:
     """The background job process: run one job, stop cleanly on SIGTERM/SIGINT, reap what it started."""
     from irkit.backends.local.job_run import JobRun
@@ -270,7 +291,7 @@ def _main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     store = Store(args.db)
     os.environ.setdefault(JOB_MARKER_ENV, job_marker(store, args.job_id))
-    run = JobRun(store, args.job_id)
+    run = JobRun(store, args.job_id, server_factory=_plugin(SERVER_FACTORY_ENV), load_fn=_plugin(LOAD_FN_ENV))
 
     def on_signal(signum: int, _frame: Any) -> None:
         print(f"signal {signum}: stopping", flush=True)

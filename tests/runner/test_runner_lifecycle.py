@@ -1,0 +1,105 @@
+"""The job lifecycle with a real background process (fake server and load plugged in): submit,
+status, wait, stop, SIGKILL then resume, and no processes left behind."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import tarfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from irkit import states
+from irkit.backends.local.backend import LocalBackend, job_marker, job_processes, pid_alive
+from irkit.store import Store
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def plugged(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("IRKIT_LOCAL_SERVER_FACTORY", "runner_fakes:FakeServer")
+    monkeypatch.setenv("IRKIT_LOCAL_LOAD_FN", "runner_fakes:slow_load")
+    payload = tmp_path / "payload.tar.gz"
+    body = b"[[[0.0]]]"
+    with tarfile.open(payload, "w:gz") as tar:
+        info = tarfile.TarInfo("x.json")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"not read by the fake server")
+    return {"model": model, "payload": payload}
+
+
+SPEC = {
+    "job_name": "life",
+    "hyperparameter_ranges": [{"instance_types": ["local.cpu1"], "OMP_NUM_THREADS": ["1", "2", "3"]}],
+    "stairs": {"duration_in_seconds": 1, "number_of_steps": 5, "users_per_step": 1},
+}
+
+
+def wait_for(predicate, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_submit_returns_at_once_and_wait_gives_the_result(plugged):
+    backend = LocalBackend()
+    started = time.monotonic()
+    handle = backend.submit(SPEC, **plugged)
+    assert time.monotonic() - started < 5
+    assert backend.status(handle).total == 3
+    result = backend.wait(handle, poll_s=0.2, progress=False)
+    assert result["Status"] == states.COMPLETED
+    assert len(result["InferenceRecommendations"]) == 3
+    assert not pid_alive(handle.extra["pid"])
+    assert not job_processes(job_marker(backend.store, handle.job_id))
+
+
+def test_stop_ends_stopped_with_nothing_left(plugged):
+    backend = LocalBackend()
+    handle = backend.submit(SPEC, **plugged)
+    assert wait_for(lambda: backend.status(handle).status == states.IN_PROGRESS)
+    backend.stop(handle)
+    assert backend.status(handle).status == states.STOPPED
+    assert backend.results(handle)["Status"] == states.STOPPED
+    assert not pid_alive(handle.extra["pid"])
+    assert not job_processes(job_marker(backend.store, handle.job_id))
+
+
+def test_sigkill_keeps_finished_steps_and_resume_skips_finished_configs(plugged):
+    backend = LocalBackend()
+    store = backend.store
+    handle = backend.submit(SPEC, **plugged)
+    # let the first config finish and the second start
+    assert wait_for(lambda: len(store.finished_configs(handle.job_id)) >= 1 and
+                    any(c["status"] == states.IN_PROGRESS for c in store.configs(handle.job_id)))
+    os.kill(handle.extra["pid"], signal.SIGKILL)
+    assert wait_for(lambda: not pid_alive(handle.extra["pid"]), 10)
+    finished_before = store.finished_configs(handle.job_id)
+    steps_before = Store(store.path).steps(handle.job_id)
+    assert finished_before and len(steps_before) >= 5
+    status = backend.status(handle)  # notices the dead process
+    assert status.status == states.FAILED and "resume" in status.failure_reason
+
+    resumed = backend.resume(handle.job_id)
+    assert resumed.job_id == handle.job_id
+    result = backend.wait(resumed, poll_s=0.2, progress=False)
+    assert result["Status"] == states.COMPLETED
+    assert len(result["InferenceRecommendations"]) == 3
+    first = sorted(finished_before)[0]
+    # the finished config was not run again: its steps are the ones written before the kill
+    assert [s for s in store.steps(handle.job_id, first)] == [s for s in steps_before if s["config_id"] == first]
+    assert not job_processes(job_marker(store, handle.job_id))
+    assert not any(p.pid == handle.extra["pid"] for p in psutil.process_iter())
+    json.dumps(result)
