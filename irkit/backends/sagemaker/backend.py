@@ -15,8 +15,15 @@ from typing import Any
 
 from irkit import states
 from irkit.backends import JobHandle, JobStatus
-from irkit.backends.sagemaker.clients import AwsClients, default_clients, error_message, is_throttling
+from irkit.backends.sagemaker.clients import (
+    DEFAULT_REGION,
+    AwsClients,
+    default_clients,
+    error_message,
+    is_throttling,
+)
 from irkit.backends.sagemaker.deploy import deploy_recommendation, find_recommendation, scaling_recommendation
+from irkit.backends.sagemaker.model_setup import ModelSetup, ModelSetupPlan, plan_model_setup, prepare_model
 from irkit.backends.sagemaker.request_check import validate_request
 from irkit.backends.sagemaker.results import json_safe
 from irkit.errors import BackendError, JobFailedError
@@ -180,6 +187,16 @@ class SageMakerBackend:
         except Exception as exc:
             raise BackendError(f"StopInferenceRecommendationsJob {handle.job_name} failed: {error_message(exc)}") from exc
         self._record_status(handle, states.STOPPING, None)
+
+    # ---- model setup (notebook 03) --------------------------------------------------------
+    def plan_model_setup(self, spec: JobSpec | dict[str, Any] | str, **kwargs: Any) -> ModelSetupPlan:
+        """The uploads and registry requests, computed offline (see model_setup.plan_model_setup)."""
+        kwargs.setdefault("region", self._clients.region if self._clients else (self._region or DEFAULT_REGION))
+        return plan_model_setup(spec, **kwargs)
+
+    def prepare_model(self, plan: ModelSetupPlan) -> ModelSetup:
+        """Upload, CreateModel, and register a model package version."""
+        return prepare_model(self.clients, plan)
 
     # ---- deploy ----------------------------------------------------------------------------
     def deploy(self, recommendation_id: str, *, job: JobHandle | str | None = None, endpoint_name: str | None = None,

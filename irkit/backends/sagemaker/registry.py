@@ -9,7 +9,7 @@ from irkit._lazy import optional_import
 from irkit.backends.sagemaker.clients import AwsClients, error_message
 from irkit.errors import BackendError, SpecError
 
-DEFAULT_FRAMEWORK_VERSION = "2.16"
+DEFAULT_FRAMEWORK_VERSION = "2.19"  # newest TF Serving image sagemaker 2.257 knows
 # SageMaker image-URI framework names for the IR framework values.
 IMAGE_FRAMEWORKS = {"TENSORFLOW": "tensorflow", "PYTORCH": "pytorch", "XGBOOST": "xgboost",
                     "SAGEMAKER-SCIKIT-LEARN": "sklearn"}
@@ -101,7 +101,7 @@ def model_package_request(group_name: str, image: str, model_data_url: str, spec
         container["FrameworkVersion"] = spec.framework_version
     if spec.nearest_model_name:
         container["NearestModelName"] = spec.nearest_model_name
-    instance_types = list(spec.supported_instance_types) or ["ml.c5.xlarge"]
+    instance_types = [t for t in spec.instance_types() if t.startswith("ml.")] or ["ml.c5.xlarge"]
     content_types = list(spec.supported_content_types) or ["application/json"]
     return {
         "ModelPackageGroupName": group_name,
