@@ -57,8 +57,16 @@ def catalog(region: str = DEFAULT_REGION) -> list[InstanceType]:
             cost: float | None = price(row["instance_type"], region)
         except PriceUnknownError:
             cost = None
-        out.append(InstanceType(row["instance_type"], row["vcpus"], row["memory_gib"], row["gpus"],
-                                row["neuron_chips"], cost))
+        out.append(
+            InstanceType(
+                row["instance_type"],
+                row["vcpus"],
+                row["memory_gib"],
+                row["gpus"],
+                row["neuron_chips"],
+                cost,
+            )
+        )
     return out
 
 
@@ -73,7 +81,10 @@ def instance_info(instance_type: str, region: str = DEFAULT_REGION) -> InstanceT
         if item.instance_type == instance_type:
             return item
     if instance_type in sagemaker_instance_types():
-        raise SpecError("instance_type", f"{instance_type!r} is a valid SageMaker type but not in irkit's catalog")
+        raise SpecError(
+            "instance_type",
+            f"{instance_type!r} is a valid SageMaker type but not in irkit's catalog",
+        )
     raise SpecError("instance_type", f"unknown instance type {instance_type!r}")
 
 
@@ -89,15 +100,22 @@ def estimated_local_price(cpus: int, region: str = DEFAULT_REGION) -> float:
     return round(cpus * reference.price_per_hour / reference.vcpus, 6)
 
 
-def local_profile(name: str, prices: Mapping[str, float] | None = None, region: str = DEFAULT_REGION) -> LocalProfile:
+def local_profile(
+    name: str, prices: Mapping[str, float] | None = None, region: str = DEFAULT_REGION
+) -> LocalProfile:
     """The CPU set and price of ``local.cpuN``; ``prices`` (a spec's instance_prices) overrides the estimate."""
     match = LOCAL_INSTANCE_PATTERN.fullmatch(name) if isinstance(name, str) else None
     if match is None:
-        raise SpecError("instance_type", f"{name!r} is not a local instance type; use local.cpu1..local.cpu{local_cpu_count()}")
+        raise SpecError(
+            "instance_type",
+            f"{name!r} is not a local instance type; use local.cpu1..local.cpu{local_cpu_count()}",
+        )
     count = int(match.group(1))
     available = _available_cpus()
     if count > len(available):
-        raise SpecError("instance_type", f"{name!r} asks for {count} CPUs but this machine has {len(available)}")
+        raise SpecError(
+            "instance_type", f"{name!r} asks for {count} CPUs but this machine has {len(available)}"
+        )
     if prices and name in prices:
         return LocalProfile(name, available[:count], float(prices[name]), False)
     return LocalProfile(name, available[:count], estimated_local_price(count, region), True)

@@ -53,13 +53,17 @@ def price(instance_type: str, region: str = DEFAULT_REGION) -> float:
     table = pricing_table()
     regions = table.get("regions", {})
     if region not in regions:
-        raise PriceUnknownError(f"no prices for region {region!r} in {pricing_path()}; "
-                                f"known regions: {', '.join(sorted(regions))}; try `irkit pricing refresh`")
+        raise PriceUnknownError(
+            f"no prices for region {region!r} in {pricing_path()}; "
+            f"known regions: {', '.join(sorted(regions))}; try `irkit pricing refresh`"
+        )
     try:
         return float(regions[region][instance_type])
     except KeyError:
-        raise PriceUnknownError(f"no price for instance type {instance_type!r} in {region} in {pricing_path()}; "
-                                f"try `irkit pricing refresh --instance-type {instance_type}`") from None
+        raise PriceUnknownError(
+            f"no price for instance type {instance_type!r} in {region} in {pricing_path()}; "
+            f"try `irkit pricing refresh --instance-type {instance_type}`"
+        ) from None
 
 
 def write_pricing(document: dict[str, Any], path: str | Path | None = None) -> Path:

@@ -23,14 +23,11 @@ from typing import Any
 
 from irkit.errors import SpecError
 from irkit.spec_fields import (
-    CLOUD_MAX_PHASE_S,
-    CLOUD_MIN_PHASE_S,
     ENDPOINT_NAME_PATTERN,
     ENDPOINT_TYPES,
     FLAT_INVOCATIONS,
     FRAMEWORK_VERSION_PATTERN,
     FRAMEWORKS,
-    MAX_ENDPOINT_CONFIGURATIONS,
     MAX_JOB_DURATION_S,
     TRAFFIC_TYPES,
     as_choice,
@@ -54,6 +51,11 @@ from irkit.spec_parts import (
     TrafficPattern,
     config_id_for,
 )
+from irkit.spec_validate import (
+    check_cross_fields,
+    check_for_local,
+    check_for_sagemaker,
+)
 
 __all__ = [
     "Configuration",
@@ -71,15 +73,26 @@ __all__ = [
 TARGETS = ("local", "sagemaker")
 DOMAINS = ("COMPUTER_VISION", "NATURAL_LANGUAGE_PROCESSING", "MACHINE_LEARNING")
 TASKS = (
-    "IMAGE_CLASSIFICATION", "OBJECT_DETECTION", "TEXT_GENERATION", "IMAGE_SEGMENTATION",
-    "FILL_MASK", "CLASSIFICATION", "REGRESSION", "OTHER",
+    "IMAGE_CLASSIFICATION",
+    "OBJECT_DETECTION",
+    "TEXT_GENERATION",
+    "IMAGE_SEGMENTATION",
+    "FILL_MASK",
+    "CLASSIFICATION",
+    "REGRESSION",
+    "OTHER",
 )
-# Keys that only the local backend understands; rendering them for SageMaker is an error.
-LOCAL_ONLY_KEYS = ("open_loop", "instance_prices", "target_models")
 # Keys whose presence makes the job Advanced, as in the SDK (plus irkit's extensions).
 ADVANCED_KEYS = (
-    "hyperparameter_ranges", "phases", "stairs", "max_invocations", "model_latency_thresholds",
-    "flat_invocations", "max_tests", "max_parallel_tests", "serverless_configs",
+    "hyperparameter_ranges",
+    "phases",
+    "stairs",
+    "max_invocations",
+    "model_latency_thresholds",
+    "flat_invocations",
+    "max_tests",
+    "max_parallel_tests",
+    "serverless_configs",
 )
 
 
@@ -117,7 +130,7 @@ class JobSpec:
     def __post_init__(self) -> None:
         for name, value in _coerce_all(self).items():
             object.__setattr__(self, name, value)
-        _check_cross_fields(self)
+        check_cross_fields(self)
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_dict(), sort_keys=True))
@@ -187,13 +200,22 @@ class JobSpec:
             out[f.name] = _plain(value)
         return out
 
-    def to_request(self, *, model_name: str | None = None, model_package_version_arn: str | None = None,
-                   role_arn: str) -> dict[str, Any]:
+    def to_request(
+        self,
+        *,
+        model_name: str | None = None,
+        model_package_version_arn: str | None = None,
+        role_arn: str,
+    ) -> dict[str, Any]:
         """The exact CreateInferenceRecommendationsJob kwargs (validates for SageMaker first)."""
         from irkit.spec_request import request_from_spec
 
-        return request_from_spec(self, model_name=model_name,
-                                 model_package_version_arn=model_package_version_arn, role_arn=role_arn)
+        return request_from_spec(
+            self,
+            model_name=model_name,
+            model_package_version_arn=model_package_version_arn,
+            role_arn=role_arn,
+        )
 
     # ---- views used by both backends ----------------------------------------------------
     @property
@@ -217,7 +239,9 @@ class JobSpec:
     def instance_types(self) -> tuple[str, ...]:
         """Every instance type the job will test, in order, without repeats."""
         seen: dict[str, None] = {}
-        source = [t for r in self.hyperparameter_ranges for t in r.instance_types] or list(self.supported_instance_types)
+        source = [t for r in self.hyperparameter_ranges for t in r.instance_types] or list(
+            self.supported_instance_types
+        )
         for name in source:
             seen.setdefault(name, None)
         return tuple(seen)
@@ -229,25 +253,35 @@ class JobSpec:
             for hp_range in self.hyperparameter_ranges:
                 names = list(hp_range.environment)
                 combos = itertools.product(*(hp_range.environment[n] for n in names))
-                combos_list = [dict(zip(names, values)) for values in combos]
+                combos_list = [dict(zip(names, values, strict=True)) for values in combos]
                 for instance_type in hp_range.instance_types:
                     for env in combos_list:
-                        configs.append(Configuration(config_id_for(instance_type, env), instance_type, env))
+                        configs.append(
+                            Configuration(config_id_for(instance_type, env), instance_type, env)
+                        )
         else:
-            configs = [Configuration(config_id_for(t, {}), t, {}) for t in self.supported_instance_types]
+            configs = [
+                Configuration(config_id_for(t, {}), t, {}) for t in self.supported_instance_types
+            ]
         for i, serverless in enumerate(self.serverless_configs):
             cid = f"serverless-{serverless.memory_size_in_mb}MB-c{serverless.max_concurrency}"
-            configs.append(Configuration(cid if i == 0 or cid not in {c.config_id for c in configs} else f"{cid}-{i}",
-                                         "serverless", {}, serverless))
+            configs.append(
+                Configuration(
+                    cid if i == 0 or cid not in {c.config_id for c in configs} else f"{cid}-{i}",
+                    "serverless",
+                    {},
+                    serverless,
+                )
+            )
         return configs
 
     def validate(self, target: str = "local") -> JobSpec:
         """Check the rules of ``target`` ("local" or "sagemaker"); return self for chaining."""
         as_choice("target", target, TARGETS)
         if target == "sagemaker":
-            _check_for_sagemaker(self)
+            check_for_sagemaker(self)
         else:
-            _check_for_local(self)
+            check_for_local(self)
         return self
 
 
@@ -271,7 +305,10 @@ def _coerce_all(spec: JobSpec) -> dict[str, Any]:
     s = spec
     out: dict[str, Any] = {
         "job_name": _opt(s.job_name, check_job_name),
-        "framework": _opt(s.framework, lambda v: as_choice("framework", as_str("framework", v).upper(), FRAMEWORKS)),
+        "framework": _opt(
+            s.framework,
+            lambda v: as_choice("framework", as_str("framework", v).upper(), FRAMEWORKS),
+        ),
         "framework_version": _opt(s.framework_version, _check_framework_version),
         "domain": _opt(s.domain, lambda v: as_choice("domain", v, DOMAINS)),
         "task": _opt(s.task, lambda v: as_choice("task", v, TASKS)),
@@ -279,32 +316,51 @@ def _coerce_all(spec: JobSpec) -> dict[str, Any]:
         "sample_payload_url": _opt(s.sample_payload_url, _check_payload_url),
         "supported_content_types": tuple(
             as_str(f"supported_content_types[{i}]", v)
-            for i, v in enumerate(as_list("supported_content_types", s.supported_content_types))),
+            for i, v in enumerate(as_list("supported_content_types", s.supported_content_types))
+        ),
         "supported_instance_types": tuple(
             check_instance_type(f"supported_instance_types[{i}]", v)
-            for i, v in enumerate(as_list("supported_instance_types", s.supported_instance_types))),
-        "job_duration_in_seconds": _opt(s.job_duration_in_seconds, lambda v: as_int(
-            "job_duration_in_seconds", v, 1, MAX_JOB_DURATION_S)),
+            for i, v in enumerate(as_list("supported_instance_types", s.supported_instance_types))
+        ),
+        "job_duration_in_seconds": _opt(
+            s.job_duration_in_seconds,
+            lambda v: as_int("job_duration_in_seconds", v, 1, MAX_JOB_DURATION_S),
+        ),
         "hyperparameter_ranges": tuple(
             HyperparameterRange.from_value(f"hyperparameter_ranges[{i}]", v)
-            for i, v in enumerate(as_list("hyperparameter_ranges", s.hyperparameter_ranges))),
+            for i, v in enumerate(as_list("hyperparameter_ranges", s.hyperparameter_ranges))
+        ),
         "traffic_type": _opt(s.traffic_type, lambda v: as_choice("traffic_type", v, TRAFFIC_TYPES))
         or _implied_traffic_type(s),
-        "phases": tuple(Phase.from_value(f"phases[{i}]", v) for i, v in enumerate(as_list("phases", s.phases))),
+        "phases": tuple(
+            Phase.from_value(f"phases[{i}]", v) for i, v in enumerate(as_list("phases", s.phases))
+        ),
         "stairs": _opt(s.stairs, lambda v: Stairs.from_value("stairs", v)),
         "max_invocations": _opt(s.max_invocations, lambda v: as_int("max_invocations", v, 1)),
         "model_latency_thresholds": tuple(
             LatencyThreshold.from_value(f"model_latency_thresholds[{i}]", v)
-            for i, v in enumerate(as_list("model_latency_thresholds", s.model_latency_thresholds, 0, 1))),
-        "flat_invocations": _opt(s.flat_invocations, lambda v: as_choice("flat_invocations", v, FLAT_INVOCATIONS)),
+            for i, v in enumerate(
+                as_list("model_latency_thresholds", s.model_latency_thresholds, 0, 1)
+            )
+        ),
+        "flat_invocations": _opt(
+            s.flat_invocations, lambda v: as_choice("flat_invocations", v, FLAT_INVOCATIONS)
+        ),
         "max_tests": _opt(s.max_tests, lambda v: as_int("max_tests", v, 1)),
-        "max_parallel_tests": _opt(s.max_parallel_tests, lambda v: as_int("max_parallel_tests", v, 1)),
-        "endpoint_type": _opt(s.endpoint_type, lambda v: as_choice("endpoint_type", v, ENDPOINT_TYPES)),
+        "max_parallel_tests": _opt(
+            s.max_parallel_tests, lambda v: as_int("max_parallel_tests", v, 1)
+        ),
+        "endpoint_type": _opt(
+            s.endpoint_type, lambda v: as_choice("endpoint_type", v, ENDPOINT_TYPES)
+        ),
         "serverless_configs": tuple(
             ServerlessConfig.from_value(f"serverless_configs[{i}]", v)
-            for i, v in enumerate(as_list("serverless_configs", s.serverless_configs))),
-        "endpoints": tuple(_check_endpoint(f"endpoints[{i}]", v)
-                           for i, v in enumerate(as_list("endpoints", s.endpoints, 0, 1))),
+            for i, v in enumerate(as_list("serverless_configs", s.serverless_configs))
+        ),
+        "endpoints": tuple(
+            _check_endpoint(f"endpoints[{i}]", v)
+            for i, v in enumerate(as_list("endpoints", s.endpoints, 0, 1))
+        ),
         "open_loop": _opt(s.open_loop, lambda v: OpenLoop.from_value("open_loop", v)),
         "instance_prices": MappingProxyType(_check_prices(s.instance_prices)),
         "target_models": tuple(as_list("target_models", s.target_models)),
@@ -322,14 +378,18 @@ def _implied_traffic_type(s: JobSpec) -> str | None:
 def _check_framework_version(value: Any) -> str:
     text = as_str("framework_version", str(value) if isinstance(value, (int, float)) else value)
     if not 3 <= len(text) <= 10 or not FRAMEWORK_VERSION_PATTERN.fullmatch(text):
-        raise SpecError("framework_version", f"{text!r} must look like 2.21 or 2.11.0 (3-10 characters)")
+        raise SpecError(
+            "framework_version", f"{text!r} must look like 2.21 or 2.11.0 (3-10 characters)"
+        )
     return text
 
 
 def _check_payload_url(value: Any) -> str:
     url = as_str("sample_payload_url", str(value) if isinstance(value, Path) else value)
     if not url.endswith(".tar.gz"):
-        raise SpecError("sample_payload_url", f"{url!r} must point to a .tar.gz archive of payloads")
+        raise SpecError(
+            "sample_payload_url", f"{url!r} must point to a .tar.gz archive of payloads"
+        )
     return url
 
 
@@ -349,60 +409,6 @@ def _check_prices(value: Any) -> dict[str, float]:
             raise SpecError(where, "prices can be set for local instance types (local.cpuN) only")
         checked[name] = as_number(where, price, minimum=0.0)
     return checked
-
-
-def _check_cross_fields(s: JobSpec) -> None:
-    count = sum(len(r.instance_types) for r in s.hyperparameter_ranges) + len(s.serverless_configs)
-    if count > MAX_ENDPOINT_CONFIGURATIONS:
-        raise SpecError("hyperparameter_ranges", f"gives {count} endpoint configurations; the limit is "
-                        f"{MAX_ENDPOINT_CONFIGURATIONS} (instance types across ranges plus serverless configs)")
-    if s.traffic_type == "STAIRS" and s.stairs is None:
-        raise SpecError("stairs", "traffic_type STAIRS needs a stairs block")
-    if s.stairs is not None and s.traffic_type == "PHASES":
-        raise SpecError("traffic_type", "is PHASES but a stairs block is given; use STAIRS")
-    if s.stairs is not None and s.phases:
-        raise SpecError("phases", "give either phases or stairs, not both")
-    if s.traffic_type == "PHASES" and not s.phases:
-        raise SpecError("phases", "traffic_type PHASES needs at least one phase")
-    if s.max_tests is not None and s.max_parallel_tests is not None and s.max_parallel_tests > s.max_tests:
-        raise SpecError("max_parallel_tests", f"{s.max_parallel_tests} is more than max_tests {s.max_tests}")
-
-
-def _check_for_sagemaker(s: JobSpec) -> None:
-    for key in LOCAL_ONLY_KEYS:
-        if getattr(s, key):
-            raise SpecError(key, "is a local-only extension; remove it to render for SageMaker")
-    for i, name in enumerate(s.supported_instance_types):
-        check_instance_type(f"supported_instance_types[{i}]", name, "sagemaker")
-    for i, r in enumerate(s.hyperparameter_ranges):
-        for j, name in enumerate(r.instance_types):
-            check_instance_type(f"hyperparameter_ranges[{i}].instance_types[{j}]", name, "sagemaker")
-    for i, p in enumerate(s.phases):
-        if not CLOUD_MIN_PHASE_S <= p.duration_in_seconds <= CLOUD_MAX_PHASE_S:
-            raise SpecError(f"phases[{i}].duration_in_seconds", f"SageMaker needs {CLOUD_MIN_PHASE_S}-"
-                            f"{CLOUD_MAX_PHASE_S} s per phase, got {p.duration_in_seconds}")
-    if s.stairs is not None and not CLOUD_MIN_PHASE_S <= s.stairs.duration_in_seconds <= CLOUD_MAX_PHASE_S:
-        raise SpecError("stairs.duration_in_seconds", f"SageMaker needs {CLOUD_MIN_PHASE_S}-{CLOUD_MAX_PHASE_S} s "
-                        f"per step, got {s.stairs.duration_in_seconds}")
-    if s.job_duration_in_seconds is not None:
-        traffic_s = sum(p.duration_in_seconds for p in s.phases)
-        if traffic_s > s.job_duration_in_seconds:
-            raise SpecError("job_duration_in_seconds", f"{s.job_duration_in_seconds} s is shorter than the "
-                            f"phases ({traffic_s} s)")
-    if s.sample_payload_url is not None and not s.sample_payload_url.startswith(("s3://", "https://")):
-        raise SpecError("sample_payload_url", "SageMaker needs an s3:// or https:// URL")
-
-
-def _check_for_local(s: JobSpec) -> None:
-    if s.serverless_configs:
-        raise SpecError("serverless_configs", "serverless endpoints can only be benchmarked on SageMaker")
-    if not s.instance_types():
-        raise SpecError("supported_instance_types", "the local backend needs at least one local.cpuN type")
-    for i, name in enumerate(s.supported_instance_types):
-        check_instance_type(f"supported_instance_types[{i}]", name, "local")
-    for i, r in enumerate(s.hyperparameter_ranges):
-        for j, name in enumerate(r.instance_types):
-            check_instance_type(f"hyperparameter_ranges[{i}].instance_types[{j}]", name, "local")
 
 
 def _plain(value: Any) -> Any:

@@ -62,15 +62,25 @@ def check_instance_type(field: str, value: Any, target: str | None = None) -> st
     local = LOCAL_INSTANCE_PATTERN.fullmatch(name)
     if local:
         if target == "sagemaker":
-            raise SpecError(field, f"{name!r} is a local instance type; SageMaker needs an ml.* type")
+            raise SpecError(
+                field, f"{name!r} is a local instance type; SageMaker needs an ml.* type"
+            )
         cpus = int(local.group(1))
         if target == "local" and cpus > local_cpu_count():
-            raise SpecError(field, f"{name!r} asks for {cpus} CPUs but this machine has {local_cpu_count()}")
+            raise SpecError(
+                field, f"{name!r} asks for {cpus} CPUs but this machine has {local_cpu_count()}"
+            )
         return name
     if name not in sagemaker_instance_types():
-        raise SpecError(field, f"unknown instance type {name!r}; use an ml.* type such as ml.c5.xlarge or local.cpuN")
+        raise SpecError(
+            field,
+            f"unknown instance type {name!r}; use an ml.* type such as ml.c5.xlarge or local.cpuN",
+        )
     if target == "local":
-        raise SpecError(field, f"{name!r} is a SageMaker instance type; the local backend runs local.cpu1..local.cpu{local_cpu_count()}")
+        raise SpecError(
+            field,
+            f"{name!r} is a SageMaker instance type; the local backend runs local.cpu1..local.cpu{local_cpu_count()}",
+        )
     return name
 
 
@@ -134,7 +144,9 @@ def as_env_value(field: str, value: Any) -> str:
     return text
 
 
-def check_keys(field: str, data: Mapping[str, Any], allowed: Sequence[str], required: Sequence[str] = ()) -> None:
+def check_keys(
+    field: str, data: Mapping[str, Any], allowed: Sequence[str], required: Sequence[str] = ()
+) -> None:
     for key in data:
         if key not in allowed:
             where = f"{field}.{key}" if field else str(key)

@@ -9,6 +9,7 @@ from typing import Any
 
 from irkit.errors import SpecError
 from irkit.spec_fields import (
+    ENV_NAME_PATTERN,
     FRAMEWORKS,  # noqa: F401 - re-exported for callers building menus
     MAX_ENV_RANGES,
     MAX_ENV_VALUES,
@@ -24,7 +25,6 @@ from irkit.spec_fields import (
     check_instance_type,
     check_keys,
 )
-from irkit.spec_fields import ENV_NAME_PATTERN
 
 
 def _keys(cls: type) -> tuple[str, ...]:
@@ -150,7 +150,9 @@ class ServerlessConfig:
         check_keys(path, data, _keys(cls), ("memory_size_in_mb", "max_concurrency"))
         memory = as_int(f"{path}.memory_size_in_mb", data["memory_size_in_mb"])
         if memory not in SERVERLESS_MEMORY_MB:
-            raise SpecError(f"{path}.memory_size_in_mb", f"must be one of {SERVERLESS_MEMORY_MB}, got {memory}")
+            raise SpecError(
+                f"{path}.memory_size_in_mb", f"must be one of {SERVERLESS_MEMORY_MB}, got {memory}"
+            )
         concurrency = as_int(f"{path}.max_concurrency", data["max_concurrency"], 1, 200)
         provisioned = data.get("provisioned_concurrency")
         if provisioned is not None:
@@ -178,12 +180,20 @@ class OpenLoop:
         data = as_mapping(path, value)
         check_keys(path, data, _keys(cls), _keys(cls))
         rates = as_list(f"{path}.rates_per_second", data["rates_per_second"], min_len=1)
-        checked = tuple(as_number(f"{path}.rates_per_second[{i}]", r, minimum=0.001) for i, r in enumerate(rates))
-        duration = as_number(f"{path}.duration_in_seconds", data["duration_in_seconds"], minimum=0.1)
+        checked = tuple(
+            as_number(f"{path}.rates_per_second[{i}]", r, minimum=0.001)
+            for i, r in enumerate(rates)
+        )
+        duration = as_number(
+            f"{path}.duration_in_seconds", data["duration_in_seconds"], minimum=0.1
+        )
         return cls(checked, duration)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rates_per_second": list(self.rates_per_second), "duration_in_seconds": self.duration_in_seconds}
+        return {
+            "rates_per_second": list(self.rates_per_second),
+            "duration_in_seconds": self.duration_in_seconds,
+        }
 
 
 @dataclass(frozen=True)
@@ -225,30 +235,44 @@ class _Raw:
 
 def _check_phase(p: Any, path: str) -> dict[str, Any]:
     return {
-        "duration_in_seconds": as_int(f"{path}.duration_in_seconds", p.duration_in_seconds, minimum=1),
-        "initial_number_of_users": as_int(f"{path}.initial_number_of_users", p.initial_number_of_users, minimum=1),
+        "duration_in_seconds": as_int(
+            f"{path}.duration_in_seconds", p.duration_in_seconds, minimum=1
+        ),
+        "initial_number_of_users": as_int(
+            f"{path}.initial_number_of_users", p.initial_number_of_users, minimum=1
+        ),
         "spawn_rate": as_int(f"{path}.spawn_rate", p.spawn_rate, minimum=0),
     }
 
 
 def _check_stairs(s: Any, path: str) -> dict[str, Any]:
     return {
-        "duration_in_seconds": as_int(f"{path}.duration_in_seconds", s.duration_in_seconds, minimum=1),
+        "duration_in_seconds": as_int(
+            f"{path}.duration_in_seconds", s.duration_in_seconds, minimum=1
+        ),
         "number_of_steps": as_int(f"{path}.number_of_steps", s.number_of_steps, minimum=1),
-        "users_per_step": as_int(f"{path}.users_per_step", s.users_per_step, minimum=1, maximum=MAX_USERS_PER_STEP),
+        "users_per_step": as_int(
+            f"{path}.users_per_step", s.users_per_step, minimum=1, maximum=MAX_USERS_PER_STEP
+        ),
     }
 
 
 def _check_threshold(t: Any, path: str) -> dict[str, Any]:
     return {
         "percentile": as_choice(f"{path}.percentile", t.percentile, PERCENTILES),
-        "value_in_milliseconds": as_int(f"{path}.value_in_milliseconds", t.value_in_milliseconds, minimum=1),
+        "value_in_milliseconds": as_int(
+            f"{path}.value_in_milliseconds", t.value_in_milliseconds, minimum=1
+        ),
     }
 
 
-def _check_range(instance_types: Any, environment: Any, path: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+def _check_range(
+    instance_types: Any, environment: Any, path: str
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     types = as_list(f"{path}.instance_types", instance_types, min_len=1)
-    checked_types = tuple(check_instance_type(f"{path}.instance_types[{i}]", t) for i, t in enumerate(types))
+    checked_types = tuple(
+        check_instance_type(f"{path}.instance_types[{i}]", t) for i, t in enumerate(types)
+    )
     env = as_mapping(path, environment)
     if len(env) > MAX_ENV_RANGES:
         raise SpecError(path, f"allows at most {MAX_ENV_RANGES} environment ranges, got {len(env)}")

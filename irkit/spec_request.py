@@ -19,24 +19,39 @@ from irkit.errors import SpecError
 SDK_DEFAULT_DOMAIN = "MACHINE_LEARNING"
 SDK_DEFAULT_TASK = "OTHER"
 ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
-MODEL_PACKAGE_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/\S{1,2048}")
+MODEL_PACKAGE_ARN_PATTERN = re.compile(
+    r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/\S{1,2048}"
+)
 MODEL_NAME_PATTERN = re.compile(r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?")
 
 # Request keys that carry nothing a spec needs to keep.
 _IGNORED_REQUEST_KEYS = ("JobDescription", "Tags")
 
 
-def request_from_spec(spec: Any, *, model_name: str | None = None, model_package_version_arn: str | None = None,
-                      role_arn: str) -> dict[str, Any]:
+def request_from_spec(
+    spec: Any,
+    *,
+    model_name: str | None = None,
+    model_package_version_arn: str | None = None,
+    role_arn: str,
+) -> dict[str, Any]:
     """The exact CreateInferenceRecommendationsJob kwargs for ``spec`` (a JobSpec)."""
     if (model_name is None) == (model_package_version_arn is None):
         raise SpecError("model_name", "give exactly one of model_name or model_package_version_arn")
-    if model_name is not None and (len(model_name) > 63 or not MODEL_NAME_PATTERN.fullmatch(model_name)):
+    if model_name is not None and (
+        len(model_name) > 63 or not MODEL_NAME_PATTERN.fullmatch(model_name)
+    ):
         raise SpecError("model_name", f"{model_name!r} is not a valid SageMaker model name")
-    if model_package_version_arn is not None and not MODEL_PACKAGE_ARN_PATTERN.fullmatch(model_package_version_arn):
-        raise SpecError("model_package_version_arn", f"{model_package_version_arn!r} is not a model package ARN")
+    if model_package_version_arn is not None and not MODEL_PACKAGE_ARN_PATTERN.fullmatch(
+        model_package_version_arn
+    ):
+        raise SpecError(
+            "model_package_version_arn", f"{model_package_version_arn!r} is not a model package ARN"
+        )
     if not isinstance(role_arn, str) or not ROLE_ARN_PATTERN.fullmatch(role_arn):
-        raise SpecError("role_arn", f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)")
+        raise SpecError(
+            "role_arn", f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)"
+        )
     spec.validate(target="sagemaker")
     if not spec.job_name:
         raise SpecError("job_name", "is required to render a SageMaker request")
@@ -121,27 +136,45 @@ def _resource_limit(spec: Any) -> dict[str, Any]:
 def _traffic_pattern(spec: Any) -> dict[str, Any] | None:
     if spec.stairs is not None:
         s = spec.stairs
-        return {"TrafficType": "STAIRS", "Stairs": {"DurationInSeconds": s.duration_in_seconds,
-                                                     "NumberOfSteps": s.number_of_steps,
-                                                     "UsersPerStep": s.users_per_step}}
+        return {
+            "TrafficType": "STAIRS",
+            "Stairs": {
+                "DurationInSeconds": s.duration_in_seconds,
+                "NumberOfSteps": s.number_of_steps,
+                "UsersPerStep": s.users_per_step,
+            },
+        }
     if not spec.phases:
         return None
-    phases = [{"DurationInSeconds": p.duration_in_seconds, "InitialNumberOfUsers": p.initial_number_of_users,
-               "SpawnRate": p.spawn_rate} for p in spec.phases]
+    phases = [
+        {
+            "DurationInSeconds": p.duration_in_seconds,
+            "InitialNumberOfUsers": p.initial_number_of_users,
+            "SpawnRate": p.spawn_rate,
+        }
+        for p in spec.phases
+    ]
     return {"Phases": phases, "TrafficType": spec.traffic_type or "PHASES"}
 
 
 def _endpoint_configurations(spec: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for hp_range in spec.hyperparameter_ranges:
-        ranges = [{"Name": name, "Value": list(values)} for name, values in hp_range.environment.items()]
+        ranges = [
+            {"Name": name, "Value": list(values)} for name, values in hp_range.environment.items()
+        ]
         for instance_type in hp_range.instance_types:
             entry: dict[str, Any] = {"InstanceType": instance_type}
             if ranges:
-                entry["EnvironmentParameterRanges"] = {"CategoricalParameterRanges": [dict(r) for r in ranges]}
+                entry["EnvironmentParameterRanges"] = {
+                    "CategoricalParameterRanges": [dict(r) for r in ranges]
+                }
             out.append(entry)
     for serverless in spec.serverless_configs:
-        config = {"MemorySizeInMB": serverless.memory_size_in_mb, "MaxConcurrency": serverless.max_concurrency}
+        config = {
+            "MemorySizeInMB": serverless.memory_size_in_mb,
+            "MaxConcurrency": serverless.max_concurrency,
+        }
         if serverless.provisioned_concurrency is not None:
             config["ProvisionedConcurrency"] = serverless.provisioned_concurrency
         out.append({"ServerlessConfig": config})
@@ -163,22 +196,56 @@ def spec_from_request(request: Mapping[str, Any]) -> Any:
     """Read a CreateInferenceRecommendationsJob request back into a JobSpec."""
     from irkit.spec import JobSpec
 
-    _refuse_unknown("", request, ("JobName", "JobType", "RoleArn", "InputConfig", "StoppingConditions",
-                                  *_IGNORED_REQUEST_KEYS))
+    _refuse_unknown(
+        "",
+        request,
+        (
+            "JobName",
+            "JobType",
+            "RoleArn",
+            "InputConfig",
+            "StoppingConditions",
+            *_IGNORED_REQUEST_KEYS,
+        ),
+    )
     input_config = request.get("InputConfig") or {}
-    _refuse_unknown("InputConfig", input_config, (
-        "ModelName", "ModelPackageVersionArn", "JobDurationInSeconds", "TrafficPattern", "ResourceLimit",
-        "EndpointConfigurations", "ContainerConfig", "Endpoints"))
+    _refuse_unknown(
+        "InputConfig",
+        input_config,
+        (
+            "ModelName",
+            "ModelPackageVersionArn",
+            "JobDurationInSeconds",
+            "TrafficPattern",
+            "ResourceLimit",
+            "EndpointConfigurations",
+            "ContainerConfig",
+            "Endpoints",
+        ),
+    )
     container = input_config.get("ContainerConfig") or {}
-    _refuse_unknown("InputConfig.ContainerConfig", container, (
-        "Domain", "Task", "Framework", "FrameworkVersion", "PayloadConfig", "NearestModelName",
-        "SupportedInstanceTypes", "SupportedEndpointType"))
+    _refuse_unknown(
+        "InputConfig.ContainerConfig",
+        container,
+        (
+            "Domain",
+            "Task",
+            "Framework",
+            "FrameworkVersion",
+            "PayloadConfig",
+            "NearestModelName",
+            "SupportedInstanceTypes",
+            "SupportedEndpointType",
+        ),
+    )
     payload = container.get("PayloadConfig") or {}
     data: dict[str, Any] = {
         "job_name": request.get("JobName"),
         "framework": container.get("Framework"),
         "framework_version": container.get("FrameworkVersion"),
-        "domain": None if container.get("Domain") == SDK_DEFAULT_DOMAIN else container.get("Domain"),
+        "domain": None
+        if container.get("Domain") == SDK_DEFAULT_DOMAIN
+        else container.get("Domain"),
         "task": None if container.get("Task") == SDK_DEFAULT_TASK else container.get("Task"),
         "nearest_model_name": container.get("NearestModelName"),
         "sample_payload_url": payload.get("SamplePayloadUrl"),
@@ -201,37 +268,58 @@ def spec_from_request(request: Mapping[str, Any]) -> Any:
     traffic = input_config.get("TrafficPattern") or {}
     data["traffic_type"] = traffic.get("TrafficType")
     data["phases"] = [
-        {"duration_in_seconds": p.get("DurationInSeconds"), "initial_number_of_users": p.get("InitialNumberOfUsers"),
-         "spawn_rate": p.get("SpawnRate")} for p in traffic.get("Phases", ())
+        {
+            "duration_in_seconds": p.get("DurationInSeconds"),
+            "initial_number_of_users": p.get("InitialNumberOfUsers"),
+            "spawn_rate": p.get("SpawnRate"),
+        }
+        for p in traffic.get("Phases", ())
     ]
     if "Stairs" in traffic:
         s = traffic["Stairs"]
-        data["stairs"] = {"duration_in_seconds": s.get("DurationInSeconds"), "number_of_steps": s.get("NumberOfSteps"),
-                          "users_per_step": s.get("UsersPerStep")}
+        data["stairs"] = {
+            "duration_in_seconds": s.get("DurationInSeconds"),
+            "number_of_steps": s.get("NumberOfSteps"),
+            "users_per_step": s.get("UsersPerStep"),
+        }
     data["hyperparameter_ranges"], data["serverless_configs"] = _read_endpoint_configurations(
-        input_config.get("EndpointConfigurations", ()))
+        input_config.get("EndpointConfigurations", ())
+    )
     spec = JobSpec.from_dict({k: v for k, v in data.items() if v not in (None, [], ())})
     if request.get("JobType") not in (None, spec.job_type):
-        raise SpecError("JobType", f"request says {request.get('JobType')} but its fields make a {spec.job_type} job")
+        raise SpecError(
+            "JobType",
+            f"request says {request.get('JobType')} but its fields make a {spec.job_type} job",
+        )
     return spec
 
 
-def _read_endpoint_configurations(entries: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _read_endpoint_configurations(
+    entries: Any,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Group consecutive instance types that share env ranges back into one hyperparameter range."""
     ranges: list[dict[str, Any]] = []
     serverless: list[dict[str, Any]] = []
     previous_env: dict[str, list[str]] | None = None
     for i, entry in enumerate(entries):
-        _refuse_unknown(f"InputConfig.EndpointConfigurations[{i}]", entry,
-                        ("InstanceType", "ServerlessConfig", "EnvironmentParameterRanges"))
+        _refuse_unknown(
+            f"InputConfig.EndpointConfigurations[{i}]",
+            entry,
+            ("InstanceType", "ServerlessConfig", "EnvironmentParameterRanges"),
+        )
         if "ServerlessConfig" in entry:
             c = entry["ServerlessConfig"]
-            item = {"memory_size_in_mb": c.get("MemorySizeInMB"), "max_concurrency": c.get("MaxConcurrency")}
+            item = {
+                "memory_size_in_mb": c.get("MemorySizeInMB"),
+                "max_concurrency": c.get("MaxConcurrency"),
+            }
             if "ProvisionedConcurrency" in c:
                 item["provisioned_concurrency"] = c["ProvisionedConcurrency"]
             serverless.append(item)
             continue
-        params = (entry.get("EnvironmentParameterRanges") or {}).get("CategoricalParameterRanges", ())
+        params = (entry.get("EnvironmentParameterRanges") or {}).get(
+            "CategoricalParameterRanges", ()
+        )
         env = {p["Name"]: list(p["Value"]) for p in params}
         if ranges and env == previous_env:
             ranges[-1]["instance_types"].append(entry.get("InstanceType"))

@@ -10,18 +10,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("pricing", help="show or refresh on-demand instance prices")
     actions = parser.add_subparsers(dest="pricing_command", metavar="ACTION", required=True)
 
-    show = actions.add_parser("show", help="print instance types with vCPUs, memory, GPUs and $/hour")
+    show = actions.add_parser(
+        "show", help="print instance types with vCPUs, memory, GPUs and $/hour"
+    )
     show.add_argument("--region", default="us-east-1")
-    show.add_argument("--local", action="store_true", help="also list local.cpuN profiles and their estimates")
+    show.add_argument(
+        "--local", action="store_true", help="also list local.cpuN profiles and their estimates"
+    )
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(func=show_command)
 
-    refresh = actions.add_parser("refresh", help="rebuild the pricing table from the AWS Pricing API")
-    refresh.add_argument("--region", action="append", dest="regions", metavar="REGION",
-                         help="region to price (repeatable; default us-east-1)")
-    refresh.add_argument("--instance-type", action="append", dest="instance_types", metavar="TYPE",
-                         help="instance type to price (repeatable; default: irkit's catalog)")
-    refresh.add_argument("--output", metavar="PATH", help="where to write (default: the pricing file in use)")
+    refresh = actions.add_parser(
+        "refresh", help="rebuild the pricing table from the AWS Pricing API"
+    )
+    refresh.add_argument(
+        "--region",
+        action="append",
+        dest="regions",
+        metavar="REGION",
+        help="region to price (repeatable; default us-east-1)",
+    )
+    refresh.add_argument(
+        "--instance-type",
+        action="append",
+        dest="instance_types",
+        metavar="TYPE",
+        help="instance type to price (repeatable; default: irkit's catalog)",
+    )
+    refresh.add_argument(
+        "--output", metavar="PATH", help="where to write (default: the pricing file in use)"
+    )
     refresh.set_defaults(func=refresh_command)
 
 
@@ -35,7 +53,12 @@ def show_command(args: argparse.Namespace) -> int:
         rows = [vars(i) for i in items]
         if args.local:
             rows += [vars(local_profile(n, region=args.region)) for n in local_instance_types()]
-        print(json.dumps({"source": table.get("source"), "date": table.get("date"), "instances": rows}, indent=2))
+        print(
+            json.dumps(
+                {"source": table.get("source"), "date": table.get("date"), "instances": rows},
+                indent=2,
+            )
+        )
         return 0
     print(f"# prices: {pricing_path()} ({table.get('date')}): {table.get('source')}")
     print(f"{'instance type':<18} {'vCPU':>5} {'GiB':>6} {'GPU':>4} {'$/hour':>9}")
@@ -46,7 +69,9 @@ def show_command(args: argparse.Namespace) -> int:
         for name in local_instance_types():
             profile = local_profile(name, region=args.region)
             label = " (estimate)" if profile.price_is_estimate else ""
-            print(f"{name:<18} {len(profile.cpus):>5} {'-':>6} {0:>4} {profile.price_per_hour:>9.4f}{label}")
+            print(
+                f"{name:<18} {len(profile.cpus):>5} {'-':>6} {0:>4} {profile.price_per_hour:>9.4f}{label}"
+            )
     return 0
 
 

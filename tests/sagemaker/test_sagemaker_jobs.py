@@ -15,7 +15,9 @@ from irkit.store import Store
 
 def _backend(client, **kwargs) -> SageMakerBackend:
     sleeps: list[float] = []
-    backend = SageMakerBackend(AwsClients(sagemaker=client), store=Store(), poll_s=5, sleep=sleeps.append, **kwargs)
+    backend = SageMakerBackend(
+        AwsClients(sagemaker=client), store=Store(), poll_s=5, sleep=sleeps.append, **kwargs
+    )
     backend.sleeps = sleeps  # type: ignore[attr-defined]
     return backend
 
@@ -29,9 +31,12 @@ def test_submit_sends_the_rendered_request_and_records_the_job(ir_stub):
     client, stubber = ir_stub
     backend = _backend(client)
     seen = []
-    stubber.add_response("create_inference_recommendations_job", {"JobArn": "arn:job"}, ADVANCED_REQUEST)
-    handle = backend.submit(ADVANCED_SPEC, model_package_version_arn=PACKAGE_ARN, role_arn=ROLE,
-                            preflight=seen.append)
+    stubber.add_response(
+        "create_inference_recommendations_job", {"JobArn": "arn:job"}, ADVANCED_REQUEST
+    )
+    handle = backend.submit(
+        ADVANCED_SPEC, model_package_version_arn=PACKAGE_ARN, role_arn=ROLE, preflight=seen.append
+    )
     assert handle.job_name == "resnet50-advanced" and handle.extra["job_arn"] == "arn:job"
     assert seen and seen[0].job_name == "resnet50-advanced"
     job = backend.store.get_job(handle.job_id)
@@ -46,14 +51,17 @@ def test_failing_preflight_stops_before_any_call(ir_stub):
         raise BackendError("the model rejected the sample payload")
 
     with pytest.raises(BackendError, match="sample payload"):
-        _backend(client).submit(ADVANCED_SPEC, model_package_version_arn=PACKAGE_ARN, role_arn=ROLE, preflight=reject)
+        _backend(client).submit(
+            ADVANCED_SPEC, model_package_version_arn=PACKAGE_ARN, role_arn=ROLE, preflight=reject
+        )
 
 
 def test_invalid_spec_is_refused_before_any_call(ir_stub):
     client, _ = ir_stub
     with pytest.raises(SpecError) as err:
-        _backend(client).submit({**ADVANCED_SPEC, "max_tests": 0}, model_package_version_arn=PACKAGE_ARN,
-                                role_arn=ROLE)
+        _backend(client).submit(
+            {**ADVANCED_SPEC, "max_tests": 0}, model_package_version_arn=PACKAGE_ARN, role_arn=ROLE
+        )
     assert err.value.field == "max_tests"
 
 
@@ -62,24 +70,41 @@ def test_status_follows_step_pages(ir_stub):
     backend = _backend(client)
     handle = _submit(backend, stubber)
     name = handle.job_name
-    stubber.add_response("describe_inference_recommendations_job", describe_response(name, "IN_PROGRESS"),
-                         {"JobName": name})
-    stubber.add_response("list_inference_recommendations_job_steps",
-                         {"Steps": [step(name, "COMPLETED"), step(name, "IN_PROGRESS")], "NextToken": "page2"},
-                         {"JobName": name})
-    stubber.add_response("list_inference_recommendations_job_steps",
-                         {"Steps": [step(name, "FAILED", "ml.c5.2xlarge")]}, {"JobName": name, "NextToken": "page2"})
+    stubber.add_response(
+        "describe_inference_recommendations_job",
+        describe_response(name, "IN_PROGRESS"),
+        {"JobName": name},
+    )
+    stubber.add_response(
+        "list_inference_recommendations_job_steps",
+        {"Steps": [step(name, "COMPLETED"), step(name, "IN_PROGRESS")], "NextToken": "page2"},
+        {"JobName": name},
+    )
+    stubber.add_response(
+        "list_inference_recommendations_job_steps",
+        {"Steps": [step(name, "FAILED", "ml.c5.2xlarge")]},
+        {"JobName": name, "NextToken": "page2"},
+    )
     current = backend.status(handle)
     assert (current.status, current.done, current.total) == ("IN_PROGRESS", 2, 3)
-    assert current.steps[2]["InferenceBenchmark"]["EndpointConfiguration"]["InstanceType"] == "ml.c5.2xlarge"
+    assert (
+        current.steps[2]["InferenceBenchmark"]["EndpointConfiguration"]["InstanceType"]
+        == "ml.c5.2xlarge"
+    )
     assert backend.store.get_job(handle.job_id)["status"] == states.IN_PROGRESS
 
 
 def _poll(stubber, name, status, **kw):
-    stubber.add_response("describe_inference_recommendations_job", describe_response(name, status, **kw),
-                         {"JobName": name})
-    stubber.add_response("list_inference_recommendations_job_steps", {"Steps": [step(name, "COMPLETED")]},
-                         {"JobName": name})
+    stubber.add_response(
+        "describe_inference_recommendations_job",
+        describe_response(name, status, **kw),
+        {"JobName": name},
+    )
+    stubber.add_response(
+        "list_inference_recommendations_job_steps",
+        {"Steps": [step(name, "COMPLETED")]},
+        {"JobName": name},
+    )
 
 
 def test_failed_job_surfaces_failure_reason(ir_stub):
@@ -90,8 +115,11 @@ def test_failed_job_surfaces_failure_reason(ir_stub):
     _poll(stubber, name, "IN_PROGRESS")
     reason = "Payload is invalid: model returned 400 for application/json"
     _poll(stubber, name, "FAILED", failure_reason=reason)
-    stubber.add_response("describe_inference_recommendations_job",
-                         describe_response(name, "FAILED", failure_reason=reason), {"JobName": name})
+    stubber.add_response(
+        "describe_inference_recommendations_job",
+        describe_response(name, "FAILED", failure_reason=reason),
+        {"JobName": name},
+    )
     with pytest.raises(JobFailedError) as err:
         backend.wait(handle, progress=False)
     assert err.value.failure_reason == reason and name in str(err.value)
@@ -105,14 +133,31 @@ def test_throttling_never_fails_a_wait(ir_stub):
     backend = _backend(client)
     handle = _submit(backend, stubber)
     name = handle.job_name
-    stubber.add_client_error("describe_inference_recommendations_job", "ThrottlingException", "Rate exceeded", 400)
-    stubber.add_client_error("describe_inference_recommendations_job", "ThrottlingException", "Rate exceeded", 400)
+    stubber.add_client_error(
+        "describe_inference_recommendations_job", "ThrottlingException", "Rate exceeded", 400
+    )
+    stubber.add_client_error(
+        "describe_inference_recommendations_job", "ThrottlingException", "Rate exceeded", 400
+    )
     _poll(stubber, name, "IN_PROGRESS")
-    _poll(stubber, name, "COMPLETED", recommendations=[recommendation("rec-1", "ml.c5.xlarge", {"OMP_NUM_THREADS": "2"})])
-    stubber.add_client_error("describe_inference_recommendations_job", "ThrottlingException", "Rate exceeded", 400)
-    stubber.add_response("describe_inference_recommendations_job", describe_response(
-        name, "COMPLETED", recommendations=[recommendation("rec-1", "ml.c5.xlarge", {"OMP_NUM_THREADS": "2"})]),
-        {"JobName": name})
+    _poll(
+        stubber,
+        name,
+        "COMPLETED",
+        recommendations=[recommendation("rec-1", "ml.c5.xlarge", {"OMP_NUM_THREADS": "2"})],
+    )
+    stubber.add_client_error(
+        "describe_inference_recommendations_job", "ThrottlingException", "Rate exceeded", 400
+    )
+    stubber.add_response(
+        "describe_inference_recommendations_job",
+        describe_response(
+            name,
+            "COMPLETED",
+            recommendations=[recommendation("rec-1", "ml.c5.xlarge", {"OMP_NUM_THREADS": "2"})],
+        ),
+        {"JobName": name},
+    )
     result = backend.wait(handle, progress=False)
     assert result["Status"] == "COMPLETED"
     assert result["CreationTime"] == "2026-01-02T03:04:05+00:00"  # datetimes are ISO strings
@@ -126,13 +171,18 @@ def test_other_errors_fail_the_wait(ir_stub):
     client, stubber = ir_stub
     backend = _backend(client)
     handle = JobHandle("sagemaker", "missing-job", "missing-job")
-    stubber.add_client_error("describe_inference_recommendations_job", "ResourceNotFound", "no such job", 400)
+    stubber.add_client_error(
+        "describe_inference_recommendations_job", "ResourceNotFound", "no such job", 400
+    )
     with pytest.raises(BackendError, match="ResourceNotFound"):
         backend.wait(handle, progress=False)
 
 
-@pytest.mark.parametrize("answer,stopped", [("y", True), ("n", False), (None, True)],
-                         ids=["answers-yes", "answers-no", "cannot-ask"])
+@pytest.mark.parametrize(
+    "answer,stopped",
+    [("y", True), ("n", False), (None, True)],
+    ids=["answers-yes", "answers-no", "cannot-ask"],
+)
 def test_interrupt_asks_whether_to_stop(ir_stub, answer, stopped):
     client, stubber = ir_stub
     questions = []
@@ -180,9 +230,11 @@ def test_wait_shows_progress(ir_stub, capsys):
     handle = _submit(backend, stubber)
     recs = [recommendation("rec-1", "ml.c5.xlarge", {})]
     _poll(stubber, handle.job_name, "COMPLETED", recommendations=recs)
-    stubber.add_response("describe_inference_recommendations_job",
-                         describe_response(handle.job_name, "COMPLETED", recommendations=recs),
-                         {"JobName": handle.job_name})
+    stubber.add_response(
+        "describe_inference_recommendations_job",
+        describe_response(handle.job_name, "COMPLETED", recommendations=recs),
+        {"JobName": handle.job_name},
+    )
     backend.wait(handle, progress=True)
     assert handle.job_name in capsys.readouterr().err
 
@@ -192,10 +244,24 @@ def test_scaling_recommendation(ir_stub):
     backend = _backend(client)
     stubber.add_response(
         "get_scaling_configuration_recommendation",
-        {"InferenceRecommendationsJobName": "job-1", "RecommendationId": "rec-1",
-         "DynamicScalingConfiguration": {"MinCapacity": 1, "MaxCapacity": 3}},
-        {"InferenceRecommendationsJobName": "job-1", "RecommendationId": "rec-1",
-         "ScalingPolicyObjective": {"MinInvocationsPerMinute": 10, "MaxInvocationsPerMinute": 600}})
-    out = backend.get_scaling_recommendation("job-1", recommendation_id="rec-1", min_invocations_per_minute=10,
-                                             max_invocations_per_minute=600)
+        {
+            "InferenceRecommendationsJobName": "job-1",
+            "RecommendationId": "rec-1",
+            "DynamicScalingConfiguration": {"MinCapacity": 1, "MaxCapacity": 3},
+        },
+        {
+            "InferenceRecommendationsJobName": "job-1",
+            "RecommendationId": "rec-1",
+            "ScalingPolicyObjective": {
+                "MinInvocationsPerMinute": 10,
+                "MaxInvocationsPerMinute": 600,
+            },
+        },
+    )
+    out = backend.get_scaling_recommendation(
+        "job-1",
+        recommendation_id="rec-1",
+        min_invocations_per_minute=10,
+        max_invocations_per_minute=600,
+    )
     assert out["DynamicScalingConfiguration"]["MaxCapacity"] == 3

@@ -42,7 +42,9 @@ def aws(tmp_path):
         moto_sm = boto3.client("sagemaker", region_name=REGION)
         ir_client = one_attempt_client("sagemaker")
         with Stubber(ir_client) as stubber:
-            clients = AwsClients(sagemaker=_SplitSageMaker(moto_sm, ir_client), s3=s3, region=REGION)
+            clients = AwsClients(
+                sagemaker=_SplitSageMaker(moto_sm, ir_client), s3=s3, region=REGION
+            )
             yield clients, stubber, moto_sm
             stubber.assert_no_pending_responses()
 
@@ -58,18 +60,29 @@ def _workdir(tmp_path):
 
 def _run_job(backend, stubber, spec, package_arn, recs):
     plan_request = backend.render(spec, model_package_version_arn=package_arn, role_arn=ROLE)
-    stubber.add_response("create_inference_recommendations_job", {"JobArn": "arn:job"}, plan_request)
+    stubber.add_response(
+        "create_inference_recommendations_job", {"JobArn": "arn:job"}, plan_request
+    )
     handle = backend.submit(spec, model_package_version_arn=package_arn, role_arn=ROLE)
     name = handle.job_name
     input_config = {"ModelPackageVersionArn": package_arn}
-    stubber.add_response("describe_inference_recommendations_job",
-                         describe_response(name, "IN_PROGRESS", input_config=input_config), {"JobName": name})
-    stubber.add_response("list_inference_recommendations_job_steps", {"Steps": [step(name, "IN_PROGRESS")]},
-                         {"JobName": name})
+    stubber.add_response(
+        "describe_inference_recommendations_job",
+        describe_response(name, "IN_PROGRESS", input_config=input_config),
+        {"JobName": name},
+    )
+    stubber.add_response(
+        "list_inference_recommendations_job_steps",
+        {"Steps": [step(name, "IN_PROGRESS")]},
+        {"JobName": name},
+    )
     done = describe_response(name, "COMPLETED", recommendations=recs, input_config=input_config)
     stubber.add_response("describe_inference_recommendations_job", done, {"JobName": name})
-    stubber.add_response("list_inference_recommendations_job_steps", {"Steps": [step(name, "COMPLETED")]},
-                         {"JobName": name})
+    stubber.add_response(
+        "list_inference_recommendations_job_steps",
+        {"Steps": [step(name, "COMPLETED")]},
+        {"JobName": name},
+    )
     stubber.add_response("describe_inference_recommendations_job", done, {"JobName": name})
     return handle, backend.wait(handle, poll_s=0, progress=False)
 
@@ -79,37 +92,63 @@ def test_registry_to_deploy_walk(aws, tmp_path):
     backend = SageMakerBackend(clients, store=Store(), sleep=lambda s: None)
 
     # 03: upload, create the Model, register a model package version
-    plan = backend.plan_model_setup(DEFAULT_SPEC, workdir=_workdir(tmp_path), bucket=BUCKET, role_arn=ROLE,
-                                    model_package_group="resnet50-walk", model_name="resnet50-walk-model")
+    plan = backend.plan_model_setup(
+        DEFAULT_SPEC,
+        workdir=_workdir(tmp_path),
+        bucket=BUCKET,
+        role_arn=ROLE,
+        model_package_group="resnet50-walk",
+        model_name="resnet50-walk-model",
+    )
     assert plan.create_model_package["SamplePayloadUrl"] == f"s3://{BUCKET}/irkit/payload.tar.gz"
     setup = backend.prepare_model(plan)
     body = clients.s3.get_object(Bucket=BUCKET, Key="irkit/model.tar.gz")["Body"].read()
     assert body == (tmp_path / "model.tar.gz").read_bytes()
-    assert moto_sm.describe_model(ModelName="resnet50-walk-model")["PrimaryContainer"]["Image"].endswith("-cpu")
+    assert moto_sm.describe_model(ModelName="resnet50-walk-model")["PrimaryContainer"][
+        "Image"
+    ].endswith("-cpu")
     package = moto_sm.describe_model_package(ModelPackageName=setup.model_package_version_arn)
     assert package["Domain"] == "COMPUTER_VISION" and package["Task"] == "IMAGE_CLASSIFICATION"
     container = package["InferenceSpecification"]["Containers"][0]
-    assert container["Framework"] == "TENSORFLOW" and container["ModelDataUrl"] == setup.model_data_url
-    assert package["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == \
-        DEFAULT_SPEC["supported_instance_types"]
+    assert (
+        container["Framework"] == "TENSORFLOW" and container["ModelDataUrl"] == setup.model_data_url
+    )
+    assert (
+        package["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"]
+        == DEFAULT_SPEC["supported_instance_types"]
+    )
     # registering again adds a version to the existing group
     again = backend.prepare_model(plan)
     assert again.model_package_version_arn.endswith("/2")
 
     # 04: Default job
     default_spec = plan.spec
-    handle, result = _run_job(backend, stubber, default_spec, setup.model_package_version_arn,
-                              [recommendation("rec-default", "ml.c5.xlarge", {})])
+    handle, result = _run_job(
+        backend,
+        stubber,
+        default_spec,
+        setup.model_package_version_arn,
+        [recommendation("rec-default", "ml.c5.xlarge", {})],
+    )
     assert result["Status"] == "COMPLETED"
     assert backend.store.get_job(handle.job_id)["status"] == "COMPLETED"
 
     # 05: Advanced job (env ranges, phases, stopping conditions)
     advanced_spec = {**ADVANCED_SPEC, "sample_payload_url": setup.sample_payload_url}
-    adv_handle, adv_result = _run_job(backend, stubber, advanced_spec, setup.model_package_version_arn, [
-        recommendation("rec-omp2", "ml.c5.2xlarge", {"OMP_NUM_THREADS": "2"}),
-        recommendation("rec-omp4", "ml.c5.xlarge", {"OMP_NUM_THREADS": "4"}),
-    ])
-    assert [r["RecommendationId"] for r in adv_result["InferenceRecommendations"]] == ["rec-omp2", "rec-omp4"]
+    adv_handle, adv_result = _run_job(
+        backend,
+        stubber,
+        advanced_spec,
+        setup.model_package_version_arn,
+        [
+            recommendation("rec-omp2", "ml.c5.2xlarge", {"OMP_NUM_THREADS": "2"}),
+            recommendation("rec-omp4", "ml.c5.xlarge", {"OMP_NUM_THREADS": "4"}),
+        ],
+    )
+    assert [r["RecommendationId"] for r in adv_result["InferenceRecommendations"]] == [
+        "rec-omp2",
+        "rec-omp4",
+    ]
     request = backend.store.get_job(adv_handle.job_id)["meta"]["request"]
     assert request["JobType"] == "Advanced"
     assert request["InputConfig"]["EndpointConfigurations"][0]["EnvironmentParameterRanges"]

@@ -41,8 +41,16 @@ DEFAULT_REQUEST = {
             "Domain": "MACHINE_LEARNING",
             "Task": "OTHER",
             "Framework": "TENSORFLOW",
-            "PayloadConfig": {"SamplePayloadUrl": PAYLOAD, "SupportedContentTypes": ["application/json"]},
-            "SupportedInstanceTypes": ["ml.c5.xlarge", "ml.c5.2xlarge", "ml.m5.xlarge", "ml.m5.2xlarge"],
+            "PayloadConfig": {
+                "SamplePayloadUrl": PAYLOAD,
+                "SupportedContentTypes": ["application/json"],
+            },
+            "SupportedInstanceTypes": [
+                "ml.c5.xlarge",
+                "ml.c5.2xlarge",
+                "ml.m5.xlarge",
+                "ml.m5.2xlarge",
+            ],
         },
     },
 }
@@ -59,7 +67,10 @@ ADVANCED_REQUEST = {
             "Domain": "MACHINE_LEARNING",
             "Task": "OTHER",
             "Framework": "TENSORFLOW",
-            "PayloadConfig": {"SamplePayloadUrl": PAYLOAD, "SupportedContentTypes": ["application/json"]},
+            "PayloadConfig": {
+                "SamplePayloadUrl": PAYLOAD,
+                "SupportedContentTypes": ["application/json"],
+            },
         },
         "TrafficPattern": {
             "TrafficType": "PHASES",

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from ir_examples import ADVANCED_SPEC, DEFAULT_SPEC
 
 from irkit.errors import SpecError
 from irkit.instances import catalog, estimated_local_price, local_instance_types, local_profile
 from irkit.pricing import PriceUnknownError, price
-from irkit.spec import Configuration, HyperparameterRange, JobSpec, LatencyThreshold, Phase, load_spec
-from ir_examples import ADVANCED_SPEC, DEFAULT_SPEC
+from irkit.spec import (
+    Configuration,
+    HyperparameterRange,
+    JobSpec,
+    LatencyThreshold,
+    Phase,
+    load_spec,
+)
 
 LOCAL_YAML = """
 job_name: local-advanced
@@ -59,19 +66,28 @@ def test_configurations_expand_every_env_combination(tmp_path):
     spec = JobSpec.from_dict(__import__("yaml").safe_load(LOCAL_YAML))
     configs = spec.configurations()
     assert len(configs) == 2 * 2 * 2
-    assert configs[0] == Configuration("local.cpu1+OMP_NUM_THREADS=1+SAGEMAKER_TFS_ENABLE_BATCHING=true",
-                                       "local.cpu1", {"OMP_NUM_THREADS": "1", "SAGEMAKER_TFS_ENABLE_BATCHING": "true"})
+    assert configs[0] == Configuration(
+        "local.cpu1+OMP_NUM_THREADS=1+SAGEMAKER_TFS_ENABLE_BATCHING=true",
+        "local.cpu1",
+        {"OMP_NUM_THREADS": "1", "SAGEMAKER_TFS_ENABLE_BATCHING": "true"},
+    )
     assert len({c.config_id for c in configs}) == len(configs)
     assert {c.instance_type for c in configs} == {"local.cpu1", "local.cpu2"}
     assert {tuple(c.environment.values()) for c in configs if c.instance_type == "local.cpu2"} == {
-        ("1", "true"), ("1", "false"), ("2", "true"), ("2", "false")}
+        ("1", "true"),
+        ("1", "false"),
+        ("2", "true"),
+        ("2", "false"),
+    }
 
 
 def test_default_job_configurations_and_type():
     spec = JobSpec.from_dict(DEFAULT_SPEC)
     assert spec.job_type == "Default"
     assert spec.traffic() is None
-    assert [c.instance_type for c in spec.configurations()] == DEFAULT_SPEC["supported_instance_types"]
+    assert [c.instance_type for c in spec.configurations()] == DEFAULT_SPEC[
+        "supported_instance_types"
+    ]
     assert all(dict(c.environment) == {} for c in spec.configurations())
 
 
@@ -80,10 +96,17 @@ def test_traffic_pattern_and_advanced_type():
     traffic = spec.traffic()
     assert traffic.traffic_type == "PHASES"
     assert traffic.phases[1] == Phase(120, 6, 2)
-    stairs = spec.replace(phases=(), stairs={"duration_in_seconds": 60, "number_of_steps": 3, "users_per_step": 2},
-                          traffic_type=None)
-    assert stairs.traffic().traffic_type == "STAIRS" and stairs.traffic().stairs.number_of_steps == 3
-    only_threshold = JobSpec(model_latency_thresholds=[{"percentile": "P95", "value_in_milliseconds": 10}])
+    stairs = spec.replace(
+        phases=(),
+        stairs={"duration_in_seconds": 60, "number_of_steps": 3, "users_per_step": 2},
+        traffic_type=None,
+    )
+    assert (
+        stairs.traffic().traffic_type == "STAIRS" and stairs.traffic().stairs.number_of_steps == 3
+    )
+    only_threshold = JobSpec(
+        model_latency_thresholds=[{"percentile": "P95", "value_in_milliseconds": 10}]
+    )
     assert only_threshold.job_type == "Advanced"
 
 
@@ -101,18 +124,27 @@ def test_spec_is_frozen_and_replace_checks():
 
 
 def test_python_construction_matches_file_form():
-    built = JobSpec(job_name="py", supported_instance_types=("local.cpu1",),
-                    hyperparameter_ranges=(HyperparameterRange(("local.cpu1",), {"OMP_NUM_THREADS": ("1",)}),))
-    assert built == JobSpec.from_dict({"job_name": "py", "supported_instance_types": ["local.cpu1"],
-                                       "hyperparameter_ranges": [{"instance_types": ["local.cpu1"],
-                                                                  "OMP_NUM_THREADS": [1]}]})
+    built = JobSpec(
+        job_name="py",
+        supported_instance_types=("local.cpu1",),
+        hyperparameter_ranges=(HyperparameterRange(("local.cpu1",), {"OMP_NUM_THREADS": ("1",)}),),
+    )
+    assert built == JobSpec.from_dict(
+        {
+            "job_name": "py",
+            "supported_instance_types": ["local.cpu1"],
+            "hyperparameter_ranges": [{"instance_types": ["local.cpu1"], "OMP_NUM_THREADS": [1]}],
+        }
+    )
 
 
 def test_with_job_name_fills_only_missing_names():
     named = JobSpec(job_name="keep-me")
     assert named.with_job_name() is named
     fresh = JobSpec().with_job_name()
-    assert fresh.job_name.startswith("irkit-") and fresh.job_name != JobSpec().with_job_name().job_name
+    assert (
+        fresh.job_name.startswith("irkit-") and fresh.job_name != JobSpec().with_job_name().job_name
+    )
 
 
 def test_local_profile_estimate_and_override():
@@ -148,5 +180,9 @@ def test_instance_enum_snapshot_matches_botocore():
     botocore_session = pytest.importorskip("botocore.session")
     from irkit.spec_fields import sagemaker_instance_types
 
-    shape = botocore_session.get_session().get_service_model("sagemaker").shape_for("ProductionVariantInstanceType")
+    shape = (
+        botocore_session.get_session()
+        .get_service_model("sagemaker")
+        .shape_for("ProductionVariantInstanceType")
+    )
     assert set(shape.enum) == set(sagemaker_instance_types())

@@ -6,9 +6,6 @@ import copy
 from unittest import mock
 
 import pytest
-
-from irkit.errors import SpecError
-from irkit.spec import JobSpec
 from ir_examples import (
     ADVANCED_REQUEST,
     ADVANCED_SPEC,
@@ -18,9 +15,14 @@ from ir_examples import (
     ROLE,
 )
 
+from irkit.errors import SpecError
+from irkit.spec import JobSpec
+
 
 def _render(spec_dict):
-    return JobSpec.from_dict(spec_dict).to_request(model_package_version_arn=PACKAGE_ARN, role_arn=ROLE)
+    return JobSpec.from_dict(spec_dict).to_request(
+        model_package_version_arn=PACKAGE_ARN, role_arn=ROLE
+    )
 
 
 def test_default_job_renders_the_literal_request():
@@ -38,7 +40,10 @@ def test_advanced_job_renders_the_literal_request():
 def _sdk_request(spec_dict):
     """What sagemaker 2.x Model.right_size sends, captured from a mocked session."""
     pytest.importorskip("sagemaker")
-    from sagemaker.inference_recommender.inference_recommender_mixin import ModelLatencyThreshold, Phase
+    from sagemaker.inference_recommender.inference_recommender_mixin import (
+        ModelLatencyThreshold,
+        Phase,
+    )
     from sagemaker.model import ModelPackage
     from sagemaker.parameter import CategoricalParameter
     from sagemaker.session import Session
@@ -50,18 +55,24 @@ def _sdk_request(spec_dict):
     kwargs = {k: v for k, v in spec_dict.items()}
     if "hyperparameter_ranges" in kwargs:
         kwargs["hyperparameter_ranges"] = [
-            {k: CategoricalParameter(v) for k, v in r.items()} for r in kwargs["hyperparameter_ranges"]
+            {k: CategoricalParameter(v) for k, v in r.items()}
+            for r in kwargs["hyperparameter_ranges"]
         ]
     if "phases" in kwargs:
-        kwargs["phases"] = [Phase(p["duration_in_seconds"], p["initial_number_of_users"], p["spawn_rate"])
-                            for p in kwargs["phases"]]
+        kwargs["phases"] = [
+            Phase(p["duration_in_seconds"], p["initial_number_of_users"], p["spawn_rate"])
+            for p in kwargs["phases"]
+        ]
     if "model_latency_thresholds" in kwargs:
-        kwargs["model_latency_thresholds"] = [ModelLatencyThreshold(t["percentile"], t["value_in_milliseconds"])
-                                              for t in kwargs["model_latency_thresholds"]]
+        kwargs["model_latency_thresholds"] = [
+            ModelLatencyThreshold(t["percentile"], t["value_in_milliseconds"])
+            for t in kwargs["model_latency_thresholds"]
+        ]
     model.right_size(**kwargs)
     sent = session.create_inference_recommendations_job.call_args.kwargs
     request = Session._create_inference_recommendations_job_request(
-        Session.__new__(Session), job_description="#python-sdk-create", tags=None, **sent)
+        Session.__new__(Session), job_description="#python-sdk-create", tags=None, **sent
+    )
     for key in ("JobDescription", "Tags"):  # the SDK's fixed values, which irkit does not send
         request.pop(key, None)
     return request
@@ -72,7 +83,9 @@ def test_request_equals_what_the_sdk_sends(spec_dict):
     assert _render(spec_dict) == _sdk_request(spec_dict)
 
 
-@pytest.mark.parametrize("request_dict", [DEFAULT_REQUEST, ADVANCED_REQUEST], ids=["default", "advanced"])
+@pytest.mark.parametrize(
+    "request_dict", [DEFAULT_REQUEST, ADVANCED_REQUEST], ids=["default", "advanced"]
+)
 def test_request_passes_botocore_service_model(request_dict):
     from irkit.backends.sagemaker.request_check import validate_request
 
@@ -99,23 +112,38 @@ def test_from_request_round_trips(spec_dict):
 
 
 def test_stairs_serverless_and_extensions_round_trip():
-    spec = JobSpec.from_dict({
-        "job_name": "stairs-job", "framework": "PYTORCH", "framework_version": "2.1",
-        "domain": "COMPUTER_VISION", "task": "IMAGE_CLASSIFICATION", "nearest_model_name": "resnet50",
-        "stairs": {"duration_in_seconds": 300, "number_of_steps": 4, "users_per_step": 3},
-        "flat_invocations": "Stop", "endpoint_type": "RealTime",
-        "hyperparameter_ranges": [{"instance_types": ["ml.g4dn.xlarge"]}, {"instance_types": ["ml.c5.large"],
-                                                                           "OMP_NUM_THREADS": [1]}],
-        "serverless_configs": [{"memory_size_in_mb": 2048, "max_concurrency": 5}],
-        "endpoints": ["existing-endpoint"],
-    })
+    spec = JobSpec.from_dict(
+        {
+            "job_name": "stairs-job",
+            "framework": "PYTORCH",
+            "framework_version": "2.1",
+            "domain": "COMPUTER_VISION",
+            "task": "IMAGE_CLASSIFICATION",
+            "nearest_model_name": "resnet50",
+            "stairs": {"duration_in_seconds": 300, "number_of_steps": 4, "users_per_step": 3},
+            "flat_invocations": "Stop",
+            "endpoint_type": "RealTime",
+            "hyperparameter_ranges": [
+                {"instance_types": ["ml.g4dn.xlarge"]},
+                {"instance_types": ["ml.c5.large"], "OMP_NUM_THREADS": [1]},
+            ],
+            "serverless_configs": [{"memory_size_in_mb": 2048, "max_concurrency": 5}],
+            "endpoints": ["existing-endpoint"],
+        }
+    )
     request = spec.to_request(model_name="my-model", role_arn=ROLE)
     assert request["InputConfig"]["TrafficPattern"] == {
-        "TrafficType": "STAIRS", "Stairs": {"DurationInSeconds": 300, "NumberOfSteps": 4, "UsersPerStep": 3}}
+        "TrafficType": "STAIRS",
+        "Stairs": {"DurationInSeconds": 300, "NumberOfSteps": 4, "UsersPerStep": 3},
+    }
     assert request["InputConfig"]["EndpointConfigurations"] == [
         {"InstanceType": "ml.g4dn.xlarge"},
-        {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": {
-            "CategoricalParameterRanges": [{"Name": "OMP_NUM_THREADS", "Value": ["1"]}]}},
+        {
+            "InstanceType": "ml.c5.large",
+            "EnvironmentParameterRanges": {
+                "CategoricalParameterRanges": [{"Name": "OMP_NUM_THREADS", "Value": ["1"]}]
+            },
+        },
         {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}},
     ]
     assert request["StoppingConditions"] == {"FlatInvocations": "Stop"}

@@ -1,9 +1,9 @@
 """``SageMakerBackend``: submit, status, wait, stop and results for Inference Recommender jobs.
 
-    backend = SageMakerBackend()                      # default boto3 clients, standard retries
-    backend = SageMakerBackend(clients=AwsClients(sagemaker=sm, s3=s3), store=Store(path))
-    handle = backend.submit(spec, model_package_version_arn=arn, role_arn=role)
-    result = backend.wait(handle)                     # tqdm progress; Ctrl-C asks whether to stop
+backend = SageMakerBackend()                      # default boto3 clients, standard retries
+backend = SageMakerBackend(clients=AwsClients(sagemaker=sm, s3=s3), store=Store(path))
+handle = backend.submit(spec, model_package_version_arn=arn, role_arn=role)
+result = backend.wait(handle)                     # tqdm progress; Ctrl-C asks whether to stop
 """
 
 from __future__ import annotations
@@ -22,8 +22,17 @@ from irkit.backends.sagemaker.clients import (
     error_message,
     is_throttling,
 )
-from irkit.backends.sagemaker.deploy import deploy_recommendation, find_recommendation, scaling_recommendation
-from irkit.backends.sagemaker.model_setup import ModelSetup, ModelSetupPlan, plan_model_setup, prepare_model
+from irkit.backends.sagemaker.deploy import (
+    deploy_recommendation,
+    find_recommendation,
+    scaling_recommendation,
+)
+from irkit.backends.sagemaker.model_setup import (
+    ModelSetup,
+    ModelSetupPlan,
+    plan_model_setup,
+    prepare_model,
+)
 from irkit.backends.sagemaker.request_check import validate_request
 from irkit.backends.sagemaker.results import json_safe
 from irkit.errors import BackendError, JobFailedError
@@ -51,9 +60,16 @@ class SageMakerBackend:
 
     name = "sagemaker"
 
-    def __init__(self, clients: AwsClients | None = None, *, region: str | None = None, store: Store | None = None,
-                 poll_s: float = DEFAULT_POLL_S, ask: Callable[[str], str] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        clients: AwsClients | None = None,
+        *,
+        region: str | None = None,
+        store: Store | None = None,
+        poll_s: float = DEFAULT_POLL_S,
+        ask: Callable[[str], str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._clients = clients
         self._region = region
         self._store = store
@@ -74,41 +90,71 @@ class SageMakerBackend:
         return self._store
 
     # ---- submit ----------------------------------------------------------------------------
-    def render(self, spec: JobSpec | dict[str, Any] | str, *, model_package_version_arn: str | None = None,
-               model_name: str | None = None, role_arn: str) -> dict[str, Any]:
+    def render(
+        self,
+        spec: JobSpec | dict[str, Any] | str,
+        *,
+        model_package_version_arn: str | None = None,
+        model_name: str | None = None,
+        role_arn: str,
+    ) -> dict[str, Any]:
         """The CreateInferenceRecommendationsJob request, checked against the service model."""
         spec = load_spec(spec).with_job_name()
-        request = spec.to_request(model_name=model_name, model_package_version_arn=model_package_version_arn,
-                                  role_arn=role_arn)
+        request = spec.to_request(
+            model_name=model_name,
+            model_package_version_arn=model_package_version_arn,
+            role_arn=role_arn,
+        )
         return validate_request(request)
 
-    def submit(self, spec: JobSpec | dict[str, Any] | str, *, model_package_version_arn: str | None = None,
-               model_name: str | None = None, role_arn: str,
-               preflight: Callable[[JobSpec], Any] | None = None) -> JobHandle:
+    def submit(
+        self,
+        spec: JobSpec | dict[str, Any] | str,
+        *,
+        model_package_version_arn: str | None = None,
+        model_name: str | None = None,
+        role_arn: str,
+        preflight: Callable[[JobSpec], Any] | None = None,
+    ) -> JobHandle:
         """Validate, run ``preflight(spec)`` if given, create the job, and record it in the store."""
         spec = load_spec(spec).with_job_name()
-        request = self.render(spec, model_package_version_arn=model_package_version_arn, model_name=model_name,
-                              role_arn=role_arn)
+        request = self.render(
+            spec,
+            model_package_version_arn=model_package_version_arn,
+            model_name=model_name,
+            role_arn=role_arn,
+        )
         if preflight is not None:
             preflight(spec)
         try:
             response = self.clients.sagemaker.create_inference_recommendations_job(**request)
         except Exception as exc:
-            raise BackendError(f"CreateInferenceRecommendationsJob {spec.job_name} failed: {error_message(exc)}") from exc
+            raise BackendError(
+                f"CreateInferenceRecommendationsJob {spec.job_name} failed: {error_message(exc)}"
+            ) from exc
         job_arn = response.get("JobArn", "")
-        job_id = self.store.create_job(spec.job_name, self.name, spec.to_dict(), status=states.PENDING,
-                                       meta={"job_arn": job_arn, "region": self.clients.region, "request": request})
+        job_id = self.store.create_job(
+            spec.job_name,
+            self.name,
+            spec.to_dict(),
+            status=states.PENDING,
+            meta={"job_arn": job_arn, "region": self.clients.region, "request": request},
+        )
         return JobHandle(self.name, spec.job_name, job_id, extra={"job_arn": job_arn})
 
     # ---- observe ---------------------------------------------------------------------------
     def describe(self, handle: JobHandle) -> dict[str, Any]:
         try:
-            return self.clients.sagemaker.describe_inference_recommendations_job(JobName=handle.job_name)
+            return self.clients.sagemaker.describe_inference_recommendations_job(
+                JobName=handle.job_name
+            )
         except Exception as exc:
             if is_throttling(exc):
                 raise
-            raise BackendError(f"DescribeInferenceRecommendationsJob {handle.job_name} failed: "
-                               f"{error_message(exc)}") from exc
+            raise BackendError(
+                f"DescribeInferenceRecommendationsJob {handle.job_name} failed: "
+                f"{error_message(exc)}"
+            ) from exc
 
     def steps(self, handle: JobHandle) -> list[dict[str, Any]]:
         """Every ListInferenceRecommendationsJobSteps entry, following NextToken."""
@@ -128,10 +174,18 @@ class SageMakerBackend:
         done = sum(1 for s in steps if s.get("Status") in FINISHED_STEP_STATES)
         status = described.get("Status", states.PENDING)
         self._record_status(handle, status, described.get("FailureReason"))
-        return JobStatus(status=status, failure_reason=described.get("FailureReason"), done=done,
-                         total=len(steps), steps=tuple(steps), message=f"{handle.job_name}: {status}")
+        return JobStatus(
+            status=status,
+            failure_reason=described.get("FailureReason"),
+            done=done,
+            total=len(steps),
+            steps=tuple(steps),
+            message=f"{handle.job_name}: {status}",
+        )
 
-    def wait(self, handle: JobHandle, *, poll_s: float | None = None, progress: bool = True) -> dict[str, Any]:
+    def wait(
+        self, handle: JobHandle, *, poll_s: float | None = None, progress: bool = True
+    ) -> dict[str, Any]:
         """Poll until the job ends; return its result. FAILED raises JobFailedError with FailureReason.
 
         Throttling never fails a wait: the poll backs off and tries again. Ctrl-C asks whether to
@@ -185,13 +239,19 @@ class SageMakerBackend:
         try:
             self.clients.sagemaker.stop_inference_recommendations_job(JobName=handle.job_name)
         except Exception as exc:
-            raise BackendError(f"StopInferenceRecommendationsJob {handle.job_name} failed: {error_message(exc)}") from exc
+            raise BackendError(
+                f"StopInferenceRecommendationsJob {handle.job_name} failed: {error_message(exc)}"
+            ) from exc
         self._record_status(handle, states.STOPPING, None)
 
     # ---- model setup (notebook 03) --------------------------------------------------------
-    def plan_model_setup(self, spec: JobSpec | dict[str, Any] | str, **kwargs: Any) -> ModelSetupPlan:
+    def plan_model_setup(
+        self, spec: JobSpec | dict[str, Any] | str, **kwargs: Any
+    ) -> ModelSetupPlan:
         """The uploads and registry requests, computed offline (see model_setup.plan_model_setup)."""
-        kwargs.setdefault("region", self._clients.region if self._clients else (self._region or DEFAULT_REGION))
+        kwargs.setdefault(
+            "region", self._clients.region if self._clients else (self._region or DEFAULT_REGION)
+        )
         return plan_model_setup(spec, **kwargs)
 
     def prepare_model(self, plan: ModelSetupPlan) -> ModelSetup:
@@ -199,31 +259,52 @@ class SageMakerBackend:
         return prepare_model(self.clients, plan)
 
     # ---- deploy ----------------------------------------------------------------------------
-    def deploy(self, recommendation_id: str, *, job: JobHandle | str | None = None, endpoint_name: str | None = None,
-               role_arn: str | None = None) -> dict[str, str]:
+    def deploy(
+        self,
+        recommendation_id: str,
+        *,
+        job: JobHandle | str | None = None,
+        endpoint_name: str | None = None,
+        role_arn: str | None = None,
+    ) -> dict[str, str]:
         """Create the Model (with the recommendation's env), EndpointConfig and Endpoint.
 
         ``job`` is a handle or job name/id in the store; by default every stored SageMaker result
         is searched for ``recommendation_id``. Returns the names created.
         """
         result = self._result_holding(recommendation_id, job)
-        return deploy_recommendation(self.clients, result, recommendation_id, endpoint_name=endpoint_name,
-                                     role_arn=role_arn)
+        return deploy_recommendation(
+            self.clients, result, recommendation_id, endpoint_name=endpoint_name, role_arn=role_arn
+        )
 
-    def get_scaling_recommendation(self, job: JobHandle | str, *, recommendation_id: str | None = None,
-                                   endpoint_name: str | None = None, target_cpu_utilization_per_core: int | None = None,
-                                   min_invocations_per_minute: int | None = None,
-                                   max_invocations_per_minute: int | None = None) -> dict[str, Any]:
+    def get_scaling_recommendation(
+        self,
+        job: JobHandle | str,
+        *,
+        recommendation_id: str | None = None,
+        endpoint_name: str | None = None,
+        target_cpu_utilization_per_core: int | None = None,
+        min_invocations_per_minute: int | None = None,
+        max_invocations_per_minute: int | None = None,
+    ) -> dict[str, Any]:
         """GetScalingConfigurationRecommendation for a finished job (JSON-safe response)."""
         job_name = job.job_name if isinstance(job, JobHandle) else job
-        return json_safe(scaling_recommendation(
-            self.clients, job_name, recommendation_id=recommendation_id, endpoint_name=endpoint_name,
-            target_cpu_utilization_per_core=target_cpu_utilization_per_core,
-            min_invocations_per_minute=min_invocations_per_minute,
-            max_invocations_per_minute=max_invocations_per_minute))
+        return json_safe(
+            scaling_recommendation(
+                self.clients,
+                job_name,
+                recommendation_id=recommendation_id,
+                endpoint_name=endpoint_name,
+                target_cpu_utilization_per_core=target_cpu_utilization_per_core,
+                min_invocations_per_minute=min_invocations_per_minute,
+                max_invocations_per_minute=max_invocations_per_minute,
+            )
+        )
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _result_holding(self, recommendation_id: str, job: JobHandle | str | None) -> dict[str, Any]:
+    def _result_holding(
+        self, recommendation_id: str, job: JobHandle | str | None
+    ) -> dict[str, Any]:
         if isinstance(job, JobHandle):
             return self.results(job)
         if isinstance(job, str):
@@ -232,8 +313,10 @@ class SageMakerBackend:
             result = row.get("result")
             if result and find_recommendation(result, recommendation_id, missing_ok=True):
                 return result
-        raise BackendError(f"recommendation {recommendation_id!r} is in no stored SageMaker job result; "
-                           "pass job= to deploy")
+        raise BackendError(
+            f"recommendation {recommendation_id!r} is in no stored SageMaker job result; "
+            "pass job= to deploy"
+        )
 
     def _retry_throttled(self, call: Callable[[], Any]) -> Any:
         delay = max(self.poll_s, 1.0)
@@ -268,8 +351,10 @@ class SageMakerBackend:
             self.stop(handle)
             print(f"irkit: stopping SageMaker job {handle.job_name}", file=sys.stderr)
         else:
-            print(f"irkit: job {handle.job_name} keeps running; irkit.jobs.wait(handle) resumes waiting",
-                  file=sys.stderr)
+            print(
+                f"irkit: job {handle.job_name} keeps running; irkit.jobs.wait(handle) resumes waiting",
+                file=sys.stderr,
+            )
 
 
 def _can_prompt() -> bool:

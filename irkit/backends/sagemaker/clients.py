@@ -52,10 +52,21 @@ def is_throttling(exc: BaseException) -> bool:
     exceptions = optional_import("botocore.exceptions")
     if isinstance(exc, exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
-        return code in {"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-                        "TooManyRequestsException", "ProvisionedThroughputExceededException",
-                        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-                        "LimitExceededException", "RequestThrottled", "SlowDown", "EC2ThrottledException"}
+        return code in {
+            "Throttling",
+            "ThrottlingException",
+            "ThrottledException",
+            "RequestThrottledException",
+            "TooManyRequestsException",
+            "ProvisionedThroughputExceededException",
+            "TransactionInProgressException",
+            "RequestLimitExceeded",
+            "BandwidthLimitExceeded",
+            "LimitExceededException",
+            "RequestThrottled",
+            "SlowDown",
+            "EC2ThrottledException",
+        }
     return isinstance(exc, (exceptions.ConnectionError, exceptions.ReadTimeoutError))
 
 

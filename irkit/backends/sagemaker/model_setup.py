@@ -1,10 +1,10 @@
 """Notebook 03's walk as two calls: ``plan_model_setup`` (the requests, no AWS) and ``prepare_model`` (runs them).
 
-    plan = plan_model_setup(spec, workdir="irkit-work", bucket="my-bucket", role_arn=role,
-                            model_package_group="resnet50")        # offline: shows what would be sent
-    setup = prepare_model(clients, plan)                           # uploads, CreateModel, registers
-    handle = backend.submit(spec.replace(sample_payload_url=setup.sample_payload_url),
-                            model_package_version_arn=setup.model_package_version_arn, role_arn=role)
+plan = plan_model_setup(spec, workdir="irkit-work", bucket="my-bucket", role_arn=role,
+                        model_package_group="resnet50")        # offline: shows what would be sent
+setup = prepare_model(clients, plan)                           # uploads, CreateModel, registers
+handle = backend.submit(spec.replace(sample_payload_url=setup.sample_payload_url),
+                        model_package_version_arn=setup.model_package_version_arn, role_arn=role)
 """
 
 from __future__ import annotations
@@ -61,30 +61,50 @@ class ModelSetup:
     spec: JobSpec = field(compare=False)
 
 
-def plan_model_setup(spec: JobSpec | dict[str, Any] | str, *, workdir: str | Path, bucket: str, role_arn: str,
-                     model_package_group: str, model_name: str | None = None, prefix: str = "irkit",
-                     region: str = DEFAULT_REGION, instance_type: str | None = None) -> ModelSetupPlan:
+def plan_model_setup(
+    spec: JobSpec | dict[str, Any] | str,
+    *,
+    workdir: str | Path,
+    bucket: str,
+    role_arn: str,
+    model_package_group: str,
+    model_name: str | None = None,
+    prefix: str = "irkit",
+    region: str = DEFAULT_REGION,
+    instance_type: str | None = None,
+) -> ModelSetupPlan:
     """The uploads, CreateModel and registry requests for ``{workdir}/model.tar.gz`` and payload.tar.gz."""
     spec = load_spec(spec)
     workdir = Path(workdir)
     prefix = prefix.strip("/")
     model_url = f"s3://{bucket}/{prefix}/model.tar.gz"
     payload_url = f"s3://{bucket}/{prefix}/payload.tar.gz"
-    spec = spec.replace(sample_payload_url=payload_url,
-                        framework=spec.framework or "TENSORFLOW",
-                        framework_version=spec.framework_version or DEFAULT_FRAMEWORK_VERSION)
+    spec = spec.replace(
+        sample_payload_url=payload_url,
+        framework=spec.framework or "TENSORFLOW",
+        framework_version=spec.framework_version or DEFAULT_FRAMEWORK_VERSION,
+    )
     first_type = instance_type or next(iter(spec.instance_types()), None) or "ml.c5.xlarge"
     if first_type.startswith("local."):
         first_type = "ml.c5.xlarge"
     image = image_uri(spec.framework or "TENSORFLOW", spec.framework_version, region, first_type)
-    name = model_name or f"{model_package_group}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"[:63]
+    name = (
+        model_name or f"{model_package_group}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"[:63]
+    )
     return ModelSetupPlan(
-        uploads={"model": (str(workdir / "model.tar.gz"), model_url),
-                 "payload": (str(workdir / "payload.tar.gz"), payload_url)},
-        create_model={"ModelName": name, "ExecutionRoleArn": role_arn,
-                      "PrimaryContainer": {"Image": image, "ModelDataUrl": model_url}},
-        create_model_package_group={"ModelPackageGroupName": model_package_group,
-                                    "ModelPackageGroupDescription": "irkit models"},
+        uploads={
+            "model": (str(workdir / "model.tar.gz"), model_url),
+            "payload": (str(workdir / "payload.tar.gz"), payload_url),
+        },
+        create_model={
+            "ModelName": name,
+            "ExecutionRoleArn": role_arn,
+            "PrimaryContainer": {"Image": image, "ModelDataUrl": model_url},
+        },
+        create_model_package_group={
+            "ModelPackageGroupName": model_package_group,
+            "ModelPackageGroupDescription": "irkit models",
+        },
         create_model_package=model_package_request(model_package_group, image, model_url, spec),
         spec=spec,
     )
@@ -97,13 +117,31 @@ def prepare_model(clients: AwsClients, plan: ModelSetupPlan) -> ModelSetup:
         bucket, _, key = uri[5:].partition("/")
         urls[what] = upload_file(clients, path, bucket, key)
     container = plan.create_model["PrimaryContainer"]
-    model_arn = create_model(clients, plan.create_model["ModelName"], plan.create_model["ExecutionRoleArn"],
-                             container["Image"], container["ModelDataUrl"])
-    group_arn = ensure_model_package_group(clients, plan.create_model_package_group["ModelPackageGroupName"],
-                                           plan.create_model_package_group["ModelPackageGroupDescription"])
+    model_arn = create_model(
+        clients,
+        plan.create_model["ModelName"],
+        plan.create_model["ExecutionRoleArn"],
+        container["Image"],
+        container["ModelDataUrl"],
+    )
+    group_arn = ensure_model_package_group(
+        clients,
+        plan.create_model_package_group["ModelPackageGroupName"],
+        plan.create_model_package_group["ModelPackageGroupDescription"],
+    )
     try:
-        version_arn = clients.sagemaker.create_model_package(**plan.create_model_package)["ModelPackageArn"]
+        version_arn = clients.sagemaker.create_model_package(**plan.create_model_package)[
+            "ModelPackageArn"
+        ]
     except Exception as exc:
         raise BackendError(f"CreateModelPackage failed: {error_message(exc)}") from exc
-    return ModelSetup(urls["model"], urls["payload"], container["Image"], plan.create_model["ModelName"],
-                      model_arn, group_arn, version_arn, plan.spec)
+    return ModelSetup(
+        urls["model"],
+        urls["payload"],
+        container["Image"],
+        plan.create_model["ModelName"],
+        model_arn,
+        group_arn,
+        version_arn,
+        plan.spec,
+    )

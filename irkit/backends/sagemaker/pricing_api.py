@@ -37,15 +37,22 @@ def fetch_price(clients: AwsClients, instance_type: str, region: str) -> float |
     """$/hour for real-time hosting of ``instance_type`` in ``region``; None if the API has none."""
     if clients.pricing is None:
         raise BackendError("the pricing client is missing from AwsClients")
-    kwargs: dict[str, Any] = {"ServiceCode": SERVICE_CODE, "Filters": _filters(region, instance_type),
-                              "FormatVersion": "aws_v1"}
+    kwargs: dict[str, Any] = {
+        "ServiceCode": SERVICE_CODE,
+        "Filters": _filters(region, instance_type),
+        "FormatVersion": "aws_v1",
+    }
     prices: list[float] = []
     while True:
         try:
             page = clients.pricing.get_products(**kwargs)
         except Exception as exc:
-            raise BackendError(f"Pricing GetProducts for {instance_type} in {region} failed: {error_message(exc)}") from exc
-        prices.extend(p for p in (on_demand_usd(item) for item in page.get("PriceList", [])) if p is not None)
+            raise BackendError(
+                f"Pricing GetProducts for {instance_type} in {region} failed: {error_message(exc)}"
+            ) from exc
+        prices.extend(
+            p for p in (on_demand_usd(item) for item in page.get("PriceList", [])) if p is not None
+        )
         token = page.get("NextToken")
         if not token:
             break
@@ -53,8 +60,12 @@ def fetch_price(clients: AwsClients, instance_type: str, region: str) -> float |
     return min(prices) if prices else None
 
 
-def build_pricing_document(clients: AwsClients, instance_types: Iterable[str], regions: Iterable[str],
-                           today: dt.date | None = None) -> dict[str, Any]:
+def build_pricing_document(
+    clients: AwsClients,
+    instance_types: Iterable[str],
+    regions: Iterable[str],
+    today: dt.date | None = None,
+) -> dict[str, Any]:
     """A pricing.json document for the given instance types and regions, with source and date."""
     table: dict[str, dict[str, float]] = {}
     missing: list[str] = []
@@ -68,7 +79,7 @@ def build_pricing_document(clients: AwsClients, instance_types: Iterable[str], r
                 table[region][instance_type] = cost
     return {
         "source": f"AWS Pricing API GetProducts (ServiceCode {SERVICE_CODE}, component={COMPONENT}, "
-                  "on-demand USD per instance-hour)",
+        "on-demand USD per instance-hour)",
         "date": (today or dt.date.today()).isoformat(),
         "currency": "USD",
         "unit": "per instance-hour",

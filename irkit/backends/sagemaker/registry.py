@@ -11,8 +11,12 @@ from irkit.errors import BackendError, SpecError
 
 DEFAULT_FRAMEWORK_VERSION = "2.19"  # newest TF Serving image sagemaker 2.257 knows
 # SageMaker image-URI framework names for the IR framework values.
-IMAGE_FRAMEWORKS = {"TENSORFLOW": "tensorflow", "PYTORCH": "pytorch", "XGBOOST": "xgboost",
-                    "SAGEMAKER-SCIKIT-LEARN": "sklearn"}
+IMAGE_FRAMEWORKS = {
+    "TENSORFLOW": "tensorflow",
+    "PYTORCH": "pytorch",
+    "XGBOOST": "xgboost",
+    "SAGEMAKER-SCIKIT-LEARN": "sklearn",
+}
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -31,66 +35,104 @@ def upload_file(clients: AwsClients, path: str | Path, bucket: str, key: str | N
     try:
         clients.s3.upload_file(str(path), bucket, key)
     except Exception as exc:
-        raise BackendError(f"uploading {path} to s3://{bucket}/{key} failed: {error_message(exc)}") from exc
+        raise BackendError(
+            f"uploading {path} to s3://{bucket}/{key} failed: {error_message(exc)}"
+        ) from exc
     return f"s3://{bucket}/{key}"
 
 
-def upload_artifacts(clients: AwsClients, workdir: str | Path, bucket: str, prefix: str = "irkit") -> dict[str, str]:
+def upload_artifacts(
+    clients: AwsClients, workdir: str | Path, bucket: str, prefix: str = "irkit"
+) -> dict[str, str]:
     """Upload ``{workdir}/model.tar.gz`` and ``{workdir}/payload.tar.gz``; return their S3 URIs."""
     workdir = Path(workdir)
     prefix = prefix.strip("/")
     return {
-        "model_data_url": upload_file(clients, workdir / "model.tar.gz", bucket, f"{prefix}/model.tar.gz"),
-        "sample_payload_url": upload_file(clients, workdir / "payload.tar.gz", bucket, f"{prefix}/payload.tar.gz"),
+        "model_data_url": upload_file(
+            clients, workdir / "model.tar.gz", bucket, f"{prefix}/model.tar.gz"
+        ),
+        "sample_payload_url": upload_file(
+            clients, workdir / "payload.tar.gz", bucket, f"{prefix}/payload.tar.gz"
+        ),
     }
 
 
-def image_uri(framework: str = "TENSORFLOW", framework_version: str | None = None, region: str = "us-east-1",
-              instance_type: str = "ml.c5.xlarge") -> str:
+def image_uri(
+    framework: str = "TENSORFLOW",
+    framework_version: str | None = None,
+    region: str = "us-east-1",
+    instance_type: str = "ml.c5.xlarge",
+) -> str:
     """The inference container image for the framework version, from ``sagemaker.image_uris``."""
     image_uris = optional_import("sagemaker.image_uris")
     name = IMAGE_FRAMEWORKS.get((framework or "TENSORFLOW").upper())
     if name is None:
         raise SpecError("framework", f"no inference image known for {framework!r}")
     try:
-        return image_uris.retrieve(name, region, version=framework_version or DEFAULT_FRAMEWORK_VERSION,
-                                   image_scope="inference", instance_type=instance_type)
+        return image_uris.retrieve(
+            name,
+            region,
+            version=framework_version or DEFAULT_FRAMEWORK_VERSION,
+            image_scope="inference",
+            instance_type=instance_type,
+        )
     except ValueError as exc:
         raise SpecError("framework_version", f"{framework_version!r}: {exc}") from exc
 
 
-def create_model(clients: AwsClients, model_name: str, role_arn: str, image: str, model_data_url: str,
-                 environment: dict[str, str] | None = None) -> str:
+def create_model(
+    clients: AwsClients,
+    model_name: str,
+    role_arn: str,
+    image: str,
+    model_data_url: str,
+    environment: dict[str, str] | None = None,
+) -> str:
     """CreateModel with one container; returns the model ARN."""
     container: dict[str, Any] = {"Image": image, "ModelDataUrl": model_data_url}
     if environment:
         container["Environment"] = dict(environment)
     try:
-        response = clients.sagemaker.create_model(ModelName=model_name, ExecutionRoleArn=role_arn,
-                                                  PrimaryContainer=container)
+        response = clients.sagemaker.create_model(
+            ModelName=model_name, ExecutionRoleArn=role_arn, PrimaryContainer=container
+        )
     except Exception as exc:
         raise BackendError(f"CreateModel {model_name} failed: {error_message(exc)}") from exc
     return response["ModelArn"]
 
 
-def ensure_model_package_group(clients: AwsClients, group_name: str, description: str = "irkit models") -> str:
+def ensure_model_package_group(
+    clients: AwsClients, group_name: str, description: str = "irkit models"
+) -> str:
     """The group's ARN, creating the group when it does not exist yet."""
     sm = clients.sagemaker
     try:
-        return sm.describe_model_package_group(ModelPackageGroupName=group_name)["ModelPackageGroupArn"]
+        return sm.describe_model_package_group(ModelPackageGroupName=group_name)[
+            "ModelPackageGroupArn"
+        ]
     except Exception as exc:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
         if code not in ("ValidationException", "ResourceNotFound"):
-            raise BackendError(f"DescribeModelPackageGroup {group_name} failed: {error_message(exc)}") from exc
+            raise BackendError(
+                f"DescribeModelPackageGroup {group_name} failed: {error_message(exc)}"
+            ) from exc
     try:
-        return sm.create_model_package_group(ModelPackageGroupName=group_name,
-                                             ModelPackageGroupDescription=description)["ModelPackageGroupArn"]
+        return sm.create_model_package_group(
+            ModelPackageGroupName=group_name, ModelPackageGroupDescription=description
+        )["ModelPackageGroupArn"]
     except Exception as exc:
-        raise BackendError(f"CreateModelPackageGroup {group_name} failed: {error_message(exc)}") from exc
+        raise BackendError(
+            f"CreateModelPackageGroup {group_name} failed: {error_message(exc)}"
+        ) from exc
 
 
-def model_package_request(group_name: str, image: str, model_data_url: str, spec: Any,
-                          description: str = "registered by irkit") -> dict[str, Any]:
+def model_package_request(
+    group_name: str,
+    image: str,
+    model_data_url: str,
+    spec: Any,
+    description: str = "registered by irkit",
+) -> dict[str, Any]:
     """CreateModelPackage kwargs carrying the spec's Domain, Task, payload, framework and instance types."""
     if not spec.sample_payload_url:
         raise SpecError("sample_payload_url", "is required to register a model package")
@@ -119,12 +161,20 @@ def model_package_request(group_name: str, image: str, model_data_url: str, spec
     }
 
 
-def register_model_package(clients: AwsClients, group_name: str, image: str, model_data_url: str, spec: Any,
-                           description: str = "registered by irkit") -> str:
+def register_model_package(
+    clients: AwsClients,
+    group_name: str,
+    image: str,
+    model_data_url: str,
+    spec: Any,
+    description: str = "registered by irkit",
+) -> str:
     """Create the group if missing, then a model package version; return the version's ARN."""
     ensure_model_package_group(clients, group_name)
     request = model_package_request(group_name, image, model_data_url, spec, description)
     try:
         return clients.sagemaker.create_model_package(**request)["ModelPackageArn"]
     except Exception as exc:
-        raise BackendError(f"CreateModelPackage in {group_name} failed: {error_message(exc)}") from exc
+        raise BackendError(
+            f"CreateModelPackage in {group_name} failed: {error_message(exc)}"
+        ) from exc

@@ -15,7 +15,9 @@ def _service_model() -> Any:
     return botocore_session.get_session().get_service_model("sagemaker")
 
 
-def validate_request(request: dict[str, Any], operation: str = "CreateInferenceRecommendationsJob") -> dict[str, Any]:
+def validate_request(
+    request: dict[str, Any], operation: str = "CreateInferenceRecommendationsJob"
+) -> dict[str, Any]:
     """Raise SpecError naming the first bad field if ``request`` does not fit ``operation``'s input shape.
 
     botocore checks types, required members, list and integer ranges and string lengths; enum
@@ -29,10 +31,19 @@ def validate_request(request: dict[str, Any], operation: str = "CreateInferenceR
     except exceptions.ParamValidationError as exc:
         report = str(exc.kwargs.get("report", exc))
         first = report.splitlines()[1].strip() if len(report.splitlines()) > 1 else report
-        field = first.split(",")[0].removeprefix("Invalid type for parameter ").removeprefix(
-            "Invalid length for parameter ").removeprefix("Invalid range for parameter ").removeprefix(
-            "Missing required parameter in ").removeprefix("Unknown parameter in ").split(" ")[0].rstrip(":")
-        raise SpecError(field or "request", f"{operation} request rejected by the service model: {report}") from exc
+        field = (
+            first.split(",")[0]
+            .removeprefix("Invalid type for parameter ")
+            .removeprefix("Invalid length for parameter ")
+            .removeprefix("Invalid range for parameter ")
+            .removeprefix("Missing required parameter in ")
+            .removeprefix("Unknown parameter in ")
+            .split(" ")[0]
+            .rstrip(":")
+        )
+        raise SpecError(
+            field or "request", f"{operation} request rejected by the service model: {report}"
+        ) from exc
     return request
 
 
