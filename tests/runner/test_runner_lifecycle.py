@@ -3,39 +3,16 @@ status, wait, stop, SIGKILL then resume, and no processes left behind."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
-import tarfile
 import time
-from pathlib import Path
 
 import psutil
-import pytest
 
 from irkit import states
 from irkit.backends.local.backend import LocalBackend, job_marker, job_processes, pid_alive
 from irkit.store import Store
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture
-def plugged(monkeypatch, tmp_path):
-    monkeypatch.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    monkeypatch.setenv("IRKIT_LOCAL_SERVER_FACTORY", "runner_fakes:FakeServer")
-    monkeypatch.setenv("IRKIT_LOCAL_LOAD_FN", "runner_fakes:slow_load")
-    payload = tmp_path / "payload.tar.gz"
-    body = b"[[[0.0]]]"
-    with tarfile.open(payload, "w:gz") as tar:
-        info = tarfile.TarInfo("x.json")
-        info.size = len(body)
-        tar.addfile(info, io.BytesIO(body))
-    model = tmp_path / "model.tar.gz"
-    model.write_bytes(b"not read by the fake server")
-    return {"model": model, "payload": payload}
-
 
 SPEC = {
     "job_name": "life",

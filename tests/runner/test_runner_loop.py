@@ -8,6 +8,7 @@ import tarfile
 import threading
 
 import pytest
+from runner_fakes import FakeServer, capacity_load
 
 from irkit import states
 from irkit.backends.local import job_run, runner
@@ -15,8 +16,6 @@ from irkit.backends.local.recommendation import build_recommendation, cost_per_i
 from irkit.errors import BackendError
 from irkit.spec import JobSpec
 from irkit.store import Store
-
-from runner_fakes import FakeServer, capacity_load
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ def curve(rps, p95=None, errors=None):
     return [
         {"step": i, "users": i + 1, "rps": r, "requests": int(r * 10), "errors": e,
          "p50_ms": p / 2, "p95_ms": p, "p99_ms": p * 1.2}
-        for i, (r, p, e) in enumerate(zip(rps, p95, errors))
+        for i, (r, p, e) in enumerate(zip(rps, p95, errors, strict=True))
     ]
 
 

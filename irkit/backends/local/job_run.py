@@ -19,7 +19,13 @@ from typing import Any
 from irkit import states
 from irkit.backends.local import recommendation as describe
 from irkit.backends.local.payload import extract_payload, guess_content_type
-from irkit.backends.local.runner import ConfigOutcome, LoadSettings, default_traffic, run_config, run_endpoint
+from irkit.backends.local.runner import (
+    ConfigOutcome,
+    LoadSettings,
+    default_traffic,
+    run_config,
+    run_endpoint,
+)
 from irkit.store import Store
 
 STOPPED_REASON = "stopped before the end; a resume runs it again"
