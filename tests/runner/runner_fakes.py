@@ -33,7 +33,7 @@ class FakeServer:
 
     instances: list[FakeServer] = []
 
-    def __init__(self, model_path, port=0, env=None, cpus=None, accept=True):
+    def __init__(self, model_path, port=0, env=None, cpus=None, log_path=None, accept=True):
         self.model_path, self.env, self.cpus, self.accept = model_path, env, cpus, accept
         self.started = self.stopped = False
         self.setup_time_s = 0.25

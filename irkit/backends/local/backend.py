@@ -97,7 +97,7 @@ class LocalBackend:
     # ---- submit / resume --------------------------------------------------------------------
     def submit(self, spec: Any, *, model: str | os.PathLike[str] | None = None,
                payload: str | os.PathLike[str] | None = None, endpoint_url: str | None = None,
-               workers: int = 1, **unused: Any) -> JobHandle:
+               workers: int = 0, **unused: Any) -> JobHandle:
         """Record the job and start it in a background process; returns at once.
 
         ``model``: model.tar.gz or SavedModel folder (not needed with ``endpoint_url``).

@@ -62,7 +62,8 @@ def load_settings(spec: Any, meta: dict[str, Any], workdir: Path) -> LoadSetting
         flat_invocations=spec.flat_invocations,
         max_invocations=spec.max_invocations,
         open_loop=spec.open_loop,
-        workers=int(meta.get("workers") or 1),
+        workers=int(meta.get("workers") or 0),
+        log_dir=workdir,
     )
 
 

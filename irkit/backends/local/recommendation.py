@@ -164,7 +164,7 @@ def build_result(
             "backend": "local",
             "job_id": job["job_id"],
             "load_mode": sorted(load_modes)[0] if len(load_modes) == 1 else (meta.get("load_mode") or "closed"),
-            "workers": int(meta.get("workers") or 1),
+            "workers": int(meta.get("workers") or 0),
             "model": meta.get("model_path"),
             "endpoint_url": meta.get("endpoint_url"),
             "configs": configs_out,

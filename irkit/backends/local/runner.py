@@ -39,8 +39,9 @@ class LoadSettings:
     flat_invocations: str | None = None
     max_invocations: int | None = None
     open_loop: Any = None  # irkit.spec.OpenLoop
-    workers: int = 1
+    workers: int = 0  # Locust worker processes; 0 = one single Locust process
     max_seconds: float | None = None
+    log_dir: Path | None = None  # server and Locust logs go here when set
 
 
 @dataclass
@@ -124,6 +125,10 @@ def _usage_pair(usage: Any) -> tuple[float | None, float | None]:
     return (None if cpu is None else float(cpu)), (None if mem is None else float(mem))
 
 
+def _log_path(settings: LoadSettings, name: str) -> Path | None:
+    return None if settings.log_dir is None else Path(settings.log_dir) / name
+
+
 def _default_server_factory() -> Callable[..., Any]:
     from irkit.backends.local.serve import ServerProcess
 
@@ -183,7 +188,7 @@ def _drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_e
         url, settings.payload_path, settings.content_type, settings.traffic,
         latency_threshold_ms=settings.threshold_ms, percentile=settings.percentile,
         open_loop=settings.open_loop, workers=settings.workers, on_step=watcher,
-        stop_event=stop_event, max_seconds=max_seconds,
+        stop_event=stop_event, max_seconds=max_seconds, log_path=_log_path(settings, f"load-{outcome.config_id}.log"),
     )
     outcome.ended_at = time.time()
     outcome.load_mode = getattr(result, "mode", None) or ("open" if settings.open_loop is not None else "closed")
@@ -229,7 +234,8 @@ def run_config(
                             price_per_hour=profile.price_per_hour, price_is_estimate=profile.price_is_estimate)
     stop_event = stop_event or threading.Event()
     factory = server_factory or _default_server_factory()
-    server = factory(model_path, port=0, env=dict(config.environment), cpus=profile.cpus)
+    log_path = _log_path(settings, f"server-{config.config_id}.log")
+    server = factory(model_path, port=0, env=dict(config.environment), cpus=profile.cpus, log_path=log_path)
     try:
         server.start()
         outcome.model_setup_time_s = server.setup_time_s
