@@ -117,6 +117,8 @@ def test_registry_to_deploy_walk(aws, tmp_path):
         package["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"]
         == DEFAULT_SPEC["supported_instance_types"]
     )
+    saved = setup.save(tmp_path / "registry.json")
+    assert type(setup).load(saved) == setup
     # registering again adds a version to the existing group
     again = backend.prepare_model(plan)
     assert again.model_package_version_arn.endswith("/2")

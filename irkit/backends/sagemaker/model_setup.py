@@ -9,6 +9,7 @@ handle = backend.submit(spec.replace(sample_payload_url=setup.sample_payload_url
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,12 @@ class ModelSetupPlan:
     create_model_package: dict[str, Any]
     spec: JobSpec
 
+    def placeholder_package_arn(self, region: str = DEFAULT_REGION, version: int = 1) -> str:
+        """The ARN the first registered version would get, for showing requests offline."""
+        account = self.create_model["ExecutionRoleArn"].split(":")[4] or "123456789012"
+        group = self.create_model_package_group["ModelPackageGroupName"]
+        return f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/{version}"
+
     def requests(self) -> dict[str, Any]:
         """The would-be calls as plain data, for display."""
         return {
@@ -59,6 +66,24 @@ class ModelSetup:
     model_package_group_arn: str
     model_package_version_arn: str
     spec: JobSpec = field(compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in vars(self).items() if k != "spec"}
+        out["spec"] = self.spec.to_dict()
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``{workdir}/registry.json`` (or ``path``) so notebooks 04/05 can pick the model up."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelSetup:
+        data = json.loads(Path(path).read_text())
+        data["spec"] = load_spec(data.get("spec") or {})
+        return cls(**data)
 
 
 def plan_model_setup(

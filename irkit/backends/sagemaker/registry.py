@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ def upload_file(clients: AwsClients, path: str | Path, bucket: str, key: str | N
     """Upload a local file to s3://bucket/key (key defaults to the file name) and return its URI."""
     path = Path(path)
     if not path.is_file():
-        raise SpecError("path", f"{path} does not exist or is not a file")
+        raise SpecError(
+            "path",
+            f"{path} does not exist; build it first (notebooks/02_package.ipynb or irkit package)",
+        )
     key = key or path.name
     try:
         clients.s3.upload_file(str(path), bucket, key)
@@ -64,6 +68,7 @@ def image_uri(
     instance_type: str = "ml.c5.xlarge",
 ) -> str:
     """The inference container image for the framework version, from ``sagemaker.image_uris``."""
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     image_uris = optional_import("sagemaker.image_uris")
     name = IMAGE_FRAMEWORKS.get((framework or "TENSORFLOW").upper())
     if name is None:
