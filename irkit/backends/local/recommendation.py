@@ -176,3 +176,34 @@ def build_result(
     if states.is_terminal(status) and finished_at is not None:
         result["CompletionTime"] = iso(finished_at)
     return result
+
+
+def summary_text(result: dict[str, Any]) -> str:
+    """A plain-text table of the recommendations (cheapest per inference first) and endpoint figures."""
+    rows = []
+    for rec in result.get("InferenceRecommendations", []):
+        m = rec["Metrics"]
+        env = ",".join(f"{p['Key']}={p['Value']}" for p in rec["ModelConfiguration"].get("EnvironmentParameters", []))
+        rows.append((rec["EndpointConfiguration"]["InstanceType"], env or "-", m["MaxInvocations"], m["ModelLatency"],
+                     m["CostPerHour"], m.get("CostPerInference") or 0.0, m.get("CpuUtilization"),
+                     m.get("ModelSetupTime")))
+    rows.sort(key=lambda r: (r[5], -r[2]))
+    header = f"{'instance':<14} {'env':<26} {'max inv/min':>11} {'latency ms':>10} {'$/hour':>8} {'$/1M inf':>9} {'cpu %':>6} {'setup s':>7}"
+    lines = [f"{result.get('JobName')}: {result.get('Status')}" +
+             (f" ({result['FailureReason']})" if result.get("FailureReason") else ""), header]
+    for it, env, inv, lat, cph, cpi, cpu, setup in rows:
+        lines.append(f"{it:<14} {env[:26]:<26} {inv:>11} {lat:>10} {cph:>8.4f} {cpi * 1e6:>9.3f} "
+                     f"{'-' if cpu is None else f'{cpu:.0f}':>6} {'-' if setup is None else f'{setup:.1f}':>7}")
+    for perf in result.get("EndpointPerformances", []):
+        m = perf["Metrics"]
+        lines.append(f"endpoint {perf['EndpointInfo']['EndpointName']}: MaxInvocations {m['MaxInvocations']}/min, "
+                     f"ModelLatency {m['ModelLatency']} ms")
+    if rows:
+        best = rows[0]
+        lines.append(f"recommended: {best[0]} {best[1]} (lowest cost per inference)")
+    for config in (result.get("irkit") or {}).get("configs", []):
+        for warning in config.get("warnings") or []:
+            lines.append(f"warning: {config['config_id']}: {warning}")
+    for warning in (result.get("irkit") or {}).get("warnings", []):
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
