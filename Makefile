@@ -23,6 +23,8 @@ demo: install
 	$(IRKIT) package --out $(DEMO_OUT) --weights auto
 	$(IRKIT) inspect $(DEMO_OUT)/model.tar.gz
 	$(IRKIT) inspect $(DEMO_OUT)/payload.tar.gz
+	$(IRKIT) recommend examples/demo-local.yaml --model $(DEMO_OUT)/model.tar.gz \
+		--payload $(DEMO_OUT)/payload.tar.gz --out $(DEMO_OUT)/demo-local.json
 
 test: install
 	$(PY) tests/prepare_notebooks.py notebooks build/nbval
