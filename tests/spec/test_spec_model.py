@@ -186,3 +186,20 @@ def test_instance_enum_snapshot_matches_botocore():
         .shape_for("ProductionVariantInstanceType")
     )
     assert set(shape.enum) == set(sagemaker_instance_types())
+
+
+def test_docs_example_spec_renders_for_sagemaker():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from ir_examples import PACKAGE_ARN, ROLE
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "sagemaker.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    spec = JobSpec.from_dict(yaml.safe_load(block))
+    request = spec.to_request(model_package_version_arn=PACKAGE_ARN, role_arn=ROLE)
+    assert request["JobType"] == "Advanced"
+    assert len(request["InputConfig"]["EndpointConfigurations"]) == 2
+    assert len(spec.configurations()) == 6

@@ -133,14 +133,15 @@ class SageMakerBackend:
                 f"CreateInferenceRecommendationsJob {spec.job_name} failed: {error_message(exc)}"
             ) from exc
         job_arn = response.get("JobArn", "")
+        job_name = request["JobName"]
         job_id = self.store.create_job(
-            spec.job_name,
+            job_name,
             self.name,
             spec.to_dict(),
             status=states.PENDING,
             meta={"job_arn": job_arn, "region": self.clients.region, "request": request},
         )
-        return JobHandle(self.name, spec.job_name, job_id, extra={"job_arn": job_arn})
+        return JobHandle(self.name, job_name, job_id, extra={"job_arn": job_arn})
 
     # ---- observe ---------------------------------------------------------------------------
     def describe(self, handle: JobHandle) -> dict[str, Any]:
