@@ -193,7 +193,6 @@ def test_docs_example_spec_renders_for_sagemaker():
     from pathlib import Path
 
     import yaml
-
     from ir_examples import PACKAGE_ARN, ROLE
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "sagemaker.md").read_text()
