@@ -46,7 +46,7 @@ class LocalProfile:
 
 @lru_cache(maxsize=1)
 def _catalog_document() -> dict[str, Any]:
-    return json.loads(resources.files("irkit.data").joinpath("instances.json").read_text())
+    return json.loads(resources.files("irkit").joinpath("data", "instances.json").read_text())
 
 
 def catalog(region: str = DEFAULT_REGION) -> list[InstanceType]:
@@ -96,6 +96,8 @@ def local_instance_types() -> list[str]:
 def estimated_local_price(cpus: int, region: str = DEFAULT_REGION) -> float:
     """N x the per-vCPU $/hour of REFERENCE_INSTANCE_TYPE."""
     reference = instance_info(REFERENCE_INSTANCE_TYPE, region)
+    if reference.price_per_hour is None:
+        price(REFERENCE_INSTANCE_TYPE, region)  # raises PriceUnknownError naming the file and type
     assert reference.price_per_hour is not None
     return round(cpus * reference.price_per_hour / reference.vcpus, 6)
 

@@ -1,8 +1,8 @@
 """On-demand $/hour for SageMaker instance types, from ``irkit/data/pricing.json``.
 
 The file says where its numbers come from and when (``source``, ``date``). ``irkit pricing refresh``
-rebuilds it from the AWS Pricing API through the SageMaker backend; ``IRKIT_PRICING_FILE`` points
-irkit at another copy.
+rebuilds it from the AWS Pricing API through the SageMaker backend into ``$IRKIT_HOME/pricing.json``,
+which then wins over the shipped snapshot; ``IRKIT_PRICING_FILE`` points irkit at another copy.
 """
 
 from __future__ import annotations
@@ -28,11 +28,22 @@ class PriceUnknownError(IrkitError, KeyError):
 
 
 def pricing_path() -> Path:
-    """The pricing file in use: ``$IRKIT_PRICING_FILE`` or the one shipped in irkit/data."""
+    """The pricing file in use: ``$IRKIT_PRICING_FILE``, else a refreshed ``$IRKIT_HOME/pricing.json``,
+    else the snapshot shipped in irkit/data."""
     env = os.environ.get(ENV_PRICING_FILE)
     if env:
         return Path(env)
-    return Path(str(resources.files("irkit.data").joinpath("pricing.json")))
+    refreshed = refreshed_pricing_path()
+    if refreshed.is_file():
+        return refreshed
+    return Path(str(resources.files("irkit").joinpath("data", "pricing.json")))
+
+
+def refreshed_pricing_path() -> Path:
+    """Where ``irkit pricing refresh`` writes by default (the shipped snapshot may be read-only)."""
+    from irkit.paths import irkit_home
+
+    return irkit_home() / "pricing.json"
 
 
 @lru_cache(maxsize=4)
@@ -68,7 +79,7 @@ def price(instance_type: str, region: str = DEFAULT_REGION) -> float:
 
 def write_pricing(document: dict[str, Any], path: str | Path | None = None) -> Path:
     """Write a pricing document (as built by ``irkit pricing refresh``) and forget cached copies."""
-    target = Path(path) if path else pricing_path()
+    target = Path(path) if path else refreshed_pricing_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
     _load.cache_clear()

@@ -41,7 +41,7 @@ SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 @lru_cache(maxsize=1)
 def sagemaker_instance_types() -> frozenset[str]:
     """botocore's ProductionVariantInstanceType enum, snapshotted in irkit/data (no botocore import)."""
-    text = resources.files("irkit.data").joinpath("sagemaker_instance_types.json").read_text()
+    text = resources.files("irkit").joinpath("data", "sagemaker_instance_types.json").read_text()
     return frozenset(json.loads(text)["instance_types"])
 
 

@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="instance type to price (repeatable; default: irkit's catalog)",
     )
     refresh.add_argument(
-        "--output", metavar="PATH", help="where to write (default: the pricing file in use)"
+        "--output",
+        metavar="PATH",
+        help="where to write (default: $IRKIT_HOME/pricing.json, used from then on)",
     )
     refresh.set_defaults(func=refresh_command)
 
@@ -79,13 +81,17 @@ def refresh_command(args: argparse.Namespace) -> int:
     from irkit.backends.sagemaker.clients import default_clients
     from irkit.backends.sagemaker.pricing_api import build_pricing_document
     from irkit.instances import catalog
-    from irkit.pricing import write_pricing
+    from irkit.pricing import pricing_table, write_pricing
 
     instance_types = args.instance_types or [i.instance_type for i in catalog()]
     regions = args.regions or ["us-east-1"]
     document = build_pricing_document(default_clients(regions[0]), instance_types, regions)
-    path = write_pricing(document, args.output)
     count = sum(len(v) for v in document["regions"].values())
+    merged = {region: dict(prices) for region, prices in pricing_table().get("regions", {}).items()}
+    for region, prices in document["regions"].items():  # keep prices this refresh did not ask for
+        merged.setdefault(region, {}).update(prices)
+    document["regions"] = merged
+    path = write_pricing(document, args.output)
     print(f"wrote {count} prices to {path}")
     if document["missing"]:
         print(f"no price found for: {', '.join(document['missing'])}")

@@ -98,7 +98,8 @@ def test_refresh_command_writes_a_dated_sourced_table(pricing_stub, tmp_path, mo
     )
     assert code == 0
     document = json.loads(out.read_text())
-    assert document["regions"] == {"us-east-1": {"ml.c5.xlarge": 0.204}}
+    assert document["regions"]["us-east-1"]["ml.c5.xlarge"] == 0.204
+    assert document["regions"]["us-east-1"]["ml.m5.large"] == 0.115  # kept from the previous table
     assert document["missing"] == ["us-east-1/ml.g5.xlarge"] and "Pricing API" in document["source"]
     assert document["date"]
     # irkit uses the refreshed file when IRKIT_PRICING_FILE points at it
@@ -200,3 +201,19 @@ def test_spec_check_lists_configurations(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "local.cpu1 OMP_NUM_THREADS=1" in out and "local.cpu1 OMP_NUM_THREADS=2" in out
     assert main(["spec", "check", _spec_file(tmp_path, spec), "--target", "sagemaker"]) == 2
+
+
+def test_refresh_default_output_is_used_from_then_on(pricing_stub, monkeypatch, _irkit_home):
+    client, stubber = pricing_stub
+    _expect(stubber, "ml.c5.large", "us-east-1", [_price_item("ml.c5.large", "0.5")])
+    monkeypatch.setattr(
+        "irkit.backends.sagemaker.clients.default_clients",
+        lambda region=None: AwsClients(sagemaker=None, pricing=client, region=region),
+    )
+    from irkit.pricing import price, pricing_path
+
+    assert price("ml.c5.large") != 0.5  # the shipped snapshot
+    assert main(["pricing", "refresh", "--instance-type", "ml.c5.large"]) == 0
+    assert pricing_path() == _irkit_home / "pricing.json"
+    assert price("ml.c5.large") == 0.5
+    assert price("ml.g5.xlarge") > 0  # not refreshed, kept
