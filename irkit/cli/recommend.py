@@ -43,7 +43,9 @@ def _submit(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.resume:
         if args.backend != "local":
             raise SpecError("--resume", "only local jobs can be resumed")
-        return backend, backend.resume(args.resume)
+        from irkit.backends.local import LocalBackend
+
+        return backend, LocalBackend().resume(args.resume)
     if not args.spec:
         raise SpecError("spec", "give a job spec file (or --resume JOB)")
     from irkit.spec import load_spec

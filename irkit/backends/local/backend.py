@@ -126,7 +126,7 @@ class LocalBackend:
 
         meta = {
             "model_path": str(Path(model).resolve()) if model else None,
-            "payload_path": str(local_path(payload).resolve()),
+            "payload_path": str(local_path(os.fspath(payload)).resolve()),
             "endpoint_url": endpoint_url.rstrip("/") if endpoint_url else None,
             "endpoint_name": spec.endpoints[0] if endpoint_url and spec.endpoints else None,
             "workers": int(workers),
