@@ -9,6 +9,7 @@ import signal
 import time
 
 import psutil
+import pytest
 
 from irkit import states
 from irkit.backends.local.backend import LocalBackend, job_marker, job_processes, pid_alive
@@ -80,3 +81,22 @@ def test_sigkill_keeps_finished_steps_and_resume_skips_finished_configs(plugged)
     assert not job_processes(job_marker(store, handle.job_id))
     assert not any(p.pid == handle.extra["pid"] for p in psutil.process_iter())
     json.dumps(result)
+
+
+def test_ctrl_c_in_wait_stops_the_job(plugged, monkeypatch):
+    import irkit.backends.local.backend as backend_module
+
+    backend = LocalBackend()
+    handle = backend.submit(SPEC, **plugged)
+    assert wait_for(lambda: backend.status(handle).status == states.IN_PROGRESS)
+    real_sleep = time.sleep
+
+    def interrupted(seconds):
+        monkeypatch.setattr(backend_module.time, "sleep", real_sleep)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backend_module.time, "sleep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        backend.wait(handle, poll_s=0.1, progress=False)
+    assert backend.status(handle).status == states.STOPPED
+    assert not job_processes(job_marker(backend.store, handle.job_id))
