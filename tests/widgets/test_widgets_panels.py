@@ -1,0 +1,234 @@
+"""Panel tests without a browser: set .value, .click(), assert the spec and the calls on a fake backend."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from widget_fakes import FakeBackend, fake_result
+
+from irkit.spec import JobSpec
+from irkit.widgets import (
+    HyperparameterPanel,
+    InstancePicker,
+    JobPanel,
+    ResultsExplorer,
+    RightSizeApp,
+    StoppingPanel,
+    TrafficPanel,
+)
+from irkit.widgets.instance_picker import MAX_INSTANCE_TYPES
+
+
+def test_instance_picker_filters_by_family_and_keeps_hidden_choices():
+    picker = InstancePicker("sagemaker")
+    labels = [label for label, _ in picker.select.options]
+    assert any("vCPU" in lab and "GiB" in lab and "$" in lab for lab in labels)
+    picker.family = "c5"
+    assert {v for _, v in picker.select.options} and all(v.startswith("ml.c5.") for _, v in picker.select.options)
+    picker.select.value = ("ml.c5.xlarge",)
+    picker.family_dropdown.value = "m5"
+    picker.select.value = ("ml.m5.large",)
+    assert picker.selected == ("ml.c5.xlarge", "ml.m5.large")
+    picker.close()
+
+
+def test_instance_picker_caps_at_ten():
+    picker = InstancePicker("sagemaker")
+    picker.select.value = tuple(v for _, v in picker.select.options[: MAX_INSTANCE_TYPES + 3])
+    assert len(picker.selected) == MAX_INSTANCE_TYPES
+    assert "At most 10" in picker.message_html.value
+
+
+def test_instance_picker_local_types_and_backend_switch():
+    picker = InstancePicker("sagemaker", selected=["ml.c5.xlarge"])
+    picker.backend = "local"
+    assert picker.selected == ()  # an ml.* choice means nothing locally
+    names = [v for _, v in picker.select.options]
+    assert names and all(n.startswith("local.cpu") for n in names)
+    assert "estimate" in picker.select.options[0][0]
+
+
+def test_hyperparameter_panel_add_remove_and_validation():
+    panel = HyperparameterPanel()
+    assert panel.env_ranges == {} and panel.errors == []
+    row = panel.add_row()
+    assert row.name.value == "OMP_NUM_THREADS"  # the first suggestion
+    row.values.value = "1, 2"
+    assert panel.env_ranges == {"OMP_NUM_THREADS": ["1", "2"]}
+    row.values.value = "1,2,3,4"
+    assert panel.errors and "at most 3" in panel.errors[0]
+    assert "at most 3" in panel.message_html.value
+    row.values.value = "1"
+    bad = panel.add_row("9BAD", "1")
+    assert any("not a valid variable name" in e for e in panel.errors)
+    bad.remove.click()
+    assert panel.errors == [] and len(panel.rows) == 1
+    for i in range(5):
+        panel.add_row(f"VAR_{i}", "a")
+    assert any("at most 5" in e for e in panel.errors)
+
+
+def test_traffic_panel_phases_and_stairs_build_spec_fields():
+    panel = TrafficPanel(preview=False)
+    assert panel.spec_fields()["traffic_type"] == "STAIRS"
+    panel.step_users.value = 2
+    assert panel.spec_fields()["stairs"]["users_per_step"] == 2
+    panel.type_toggle.value = "PHASES"
+    panel.add_button.click()
+    panel.phase_rows[1].spawn_rate.value = 7
+    fields = panel.spec_fields()
+    assert fields["phases"][1]["spawn_rate"] == 7 and len(fields["phases"]) == 2
+    spec = JobSpec.from_dict({"supported_instance_types": ["local.cpu1"], **fields})
+    assert spec.traffic().traffic_type == "PHASES" and len(spec.traffic().phases) == 2
+    for row in panel.phase_rows:
+        row.remove.click()
+    assert panel.errors == ["Add at least one phase."]
+    assert "at least one phase" in panel.message_html.value
+
+
+def test_traffic_preview_draws_users_over_time():
+    panel = TrafficPanel()
+    assert "<svg" in panel.preview_html.value
+    before = panel.preview_html.value
+    panel.step_count.value = 7
+    assert panel.preview_html.value != before
+
+
+def test_stopping_panel_fields():
+    panel = StoppingPanel()
+    panel.threshold_box.value = 250
+    panel.percentile_box.value = "P99"
+    panel.max_box.value = 0
+    fields = panel.spec_fields()
+    assert fields["model_latency_thresholds"] == [{"percentile": "P99", "value_in_milliseconds": 250}]
+    assert "max_invocations" not in fields
+    panel.threshold_box.value = 0
+    assert "model_latency_thresholds" not in panel.spec_fields()
+
+
+def _spec():
+    return JobSpec.from_dict({"supported_instance_types": ["local.cpu1"],
+                              "stairs": {"duration_in_seconds": 5, "number_of_steps": 2, "users_per_step": 1}})
+
+
+def test_job_panel_runs_without_blocking_and_gets_the_result():
+    backend = FakeBackend()
+    backend.release.clear()
+    panel = JobPanel(_spec, backend, submit_kwargs={"model": "m.tar.gz"}, poll_s=0.01)
+    started = time.monotonic()
+    panel.run_button.click()
+    assert time.monotonic() - started < 1.0  # the click returns while the job runs
+    deadline = time.monotonic() + 5
+    while panel.status != "IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert panel.running and panel.run_button.disabled and not panel.stop_button.disabled
+    backend.release.set()
+    panel.wait(5)
+    assert panel.status == "COMPLETED" and not panel.running
+    assert backend.call_names()[0] == "submit" and backend.call_names()[-1] == "results"
+    assert backend.calls[0][2] == {"model": "m.tar.gz"}
+    assert panel.result["InferenceRecommendations"]
+    assert panel.progress.value == panel.progress.max == 1
+
+
+def test_job_panel_stop_calls_backend():
+    backend = FakeBackend()
+    backend.release.clear()
+    panel = JobPanel(_spec, backend, poll_s=0.01)
+    panel.run()
+    deadline = time.monotonic() + 5
+    while panel.handle is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    panel.stop_button.click()
+    panel.wait(5)
+    assert "stop" in backend.call_names() and panel.status == "STOPPED"
+
+
+def test_job_panel_errors_become_messages():
+    def broken_spec():
+        return JobSpec.from_dict({"supported_instance_types": ["ml.c5.xlarge"]})
+
+    panel = JobPanel(broken_spec, FakeBackend())
+    assert panel.run() is False
+    assert "local" in panel.error_html.value and "Traceback" not in panel.error_html.value
+    failing = FakeBackend(fail="the server did not answer /ping")
+    panel = JobPanel(_spec, failing, poll_s=0.01)
+    panel.run()
+    panel.wait(5)
+    assert panel.status == "FAILED" and "did not answer /ping" in panel.error_html.value
+    panel = JobPanel(_spec, FakeBackend(submit_error=RuntimeError("disk full")), poll_s=0.01)
+    panel.run()
+    panel.wait(5)
+    assert "disk full" in panel.error_html.value and not panel.running
+
+
+def test_results_explorer_reranks_live():
+    rows = [("local.cpu1", 0.05, 600.0, 40.0), ("local.cpu2", 0.10, 3000.0, 10.0)]
+    explorer = ResultsExplorer(fake_result("j", rows), show_charts=False)
+    explorer.cost_slider.value, explorer.latency_slider.value, explorer.throughput_slider.value = 0.0, 1.0, 0.0
+    assert explorer.best_id == "j/1"  # the faster one
+    rows = [("local.cpu1", 0.05, 600.0, 40.0), ("local.cpu2", 0.50, 700.0, 35.0)]
+    explorer.result = fake_result("k", rows)
+    explorer.latency_slider.value, explorer.cost_slider.value = 0.0, 1.0
+    assert explorer.best_id == "k/0"  # the cheaper one per inference
+    assert "local.cpu1" in explorer.card_html.value and "requests/minute" in explorer.card_html.value
+    assert "data:text/html;base64" in explorer.download_html.value
+    assert explorer.deploy_button.layout.display == "none"  # local backend: no Deploy
+
+
+def test_results_explorer_charts_and_empty_states():
+    explorer = ResultsExplorer()
+    assert "appears here" in explorer.card_html.value and explorer.table_html.value == ""
+    explorer.result = fake_result("j", [("local.cpu1", 0.05, 600.0, 40.0)])
+    assert explorer.charts_html.value.count("<svg") >= 2
+    explorer.result = {"JobName": "x", "Status": "FAILED", "FailureReason": "no config finished",
+                       "InferenceRecommendations": []}
+    assert "no config finished" in explorer.message_html.value
+
+
+def test_results_explorer_deploy_only_for_sagemaker():
+    class Deployer(FakeBackend):
+        name = "sagemaker"
+
+        def deploy(self, recommendation_id, job=None):
+            self.calls.append(("deploy", recommendation_id, job))
+            return "ep-1"
+
+    backend = Deployer()
+    explorer = ResultsExplorer(fake_result("j", [("ml.c5.xlarge", 0.2, 600.0, 40.0)]), backend, show_charts=False)
+    assert explorer.deploy_button.layout.display is None
+    explorer.deploy_button.click()
+    assert backend.calls[-1] == ("deploy", "j/0", "j") and "ep-1" in explorer.message_html.value
+
+
+def test_right_size_app_end_to_end_with_fake_backend(tmp_path):
+    backend = FakeBackend()
+    app = RightSizeApp(backend, workdir=tmp_path, model_path=str(tmp_path / "m.tar.gz"),
+                       payload_path=str(tmp_path / "p.json"), poll_s=0.01)
+    (tmp_path / "m.tar.gz").write_bytes(b"x")
+    (tmp_path / "p.json").write_text("[[0]]")
+    app.instances.select.value = ("local.cpu1",)
+    app.hyperparameters.add_row("OMP_NUM_THREADS", "1, 2")
+    app.traffic.step_duration.value = 3
+    spec = app.spec
+    assert [c.config_id for c in spec.configurations()] == ["local.cpu1+OMP_NUM_THREADS=1",
+                                                           "local.cpu1+OMP_NUM_THREADS=2"]
+    assert spec.stairs.duration_in_seconds == 3
+    app.job.run_button.click()
+    app.job.wait(5)
+    assert app.job.status == "COMPLETED"
+    submitted = backend.calls[0]
+    assert submitted[2] == {"model": str(tmp_path / "m.tar.gz"), "payload": str(tmp_path / "p.json")}
+    assert app.results.best_id and "Recommendation" in app.results.card_html.value
+    app.close()
+
+
+def test_right_size_app_reports_missing_choices(tmp_path):
+    app = RightSizeApp(FakeBackend(), workdir=tmp_path)
+    app.instances.select.value = ()
+    assert app.job.run() is False
+    assert "instance type" in app.job.error_html.value
+    app.model.source = "upload"
+    with pytest.raises(Exception, match="model archive"):
+        app.to_spec()
