@@ -1,0 +1,79 @@
+"""Serve the right-size app (``notebooks/app.ipynb``) with Voila, for people who do not code.
+
+Voila shows the notebook's widgets without its code: sources stripped, no traceback on the page,
+bound to 127.0.0.1, and idle kernels culled so page loads do not pile kernels up.
+
+    irkit app --port 8866 --no-browser
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from irkit.errors import IrkitError
+
+APP_NOTEBOOK_ENV = "IRKIT_APP_NOTEBOOK"
+DEFAULT_PORT = 8866
+HOST = "127.0.0.1"
+CULL_IDLE_TIMEOUT_S = 900  # a kernel idle this long is shut down (each page load starts one)
+CULL_INTERVAL_S = 60
+
+
+def app_notebook() -> Path:
+    """``$IRKIT_APP_NOTEBOOK`` or the checkout's ``notebooks/app.ipynb``."""
+    path = Path(os.environ.get(APP_NOTEBOOK_ENV) or Path(__file__).resolve().parents[1] / "notebooks" / "app.ipynb")
+    if not path.is_file():
+        raise IrkitError(f"app notebook not found: {path} (set {APP_NOTEBOOK_ENV} to its path)")
+    return path
+
+
+def voila_command(notebook: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_PORT,
+                  open_browser: bool = True, cull_idle_timeout_s: int = CULL_IDLE_TIMEOUT_S) -> list[str]:
+    """The Voila command line irkit runs."""
+    path = Path(notebook) if notebook else app_notebook()
+    return [
+        sys.executable, "-m", "voila", str(path),
+        f"--Voila.ip={HOST}",
+        f"--Voila.port={int(port)}",
+        "--Voila.port_retries=0",
+        f"--Voila.open_browser={open_browser}",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.show_tracebacks=False",
+        f"--MappingKernelManager.cull_idle_timeout={int(cull_idle_timeout_s)}",
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}",
+        "--MappingKernelManager.cull_connected=True",
+        "--MappingKernelManager.cull_busy=False",
+    ]
+
+
+def app_environment(model: str | None = None, payload: str | None = None) -> dict[str, str]:
+    """The kernel's environment: the app's prepared model/payload paths when given."""
+    env = dict(os.environ)
+    if model:
+        env["IRKIT_APP_MODEL"] = str(Path(model).resolve())
+    if payload:
+        env["IRKIT_APP_PAYLOAD"] = str(Path(payload).resolve())
+    return env
+
+
+def serve_app(notebook: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_PORT, open_browser: bool = True,
+              model: str | None = None, payload: str | None = None) -> int:
+    """Run Voila in the foreground until Ctrl-C; returns its exit code."""
+    from irkit._lazy import optional_import
+
+    optional_import("voila")  # a missing Voila says which extra to install
+    command = voila_command(notebook, port=port, open_browser=open_browser)
+    print(f"irkit app: serving {command[3]} at http://{HOST}:{port}/ (Ctrl-C stops it)", flush=True)
+    proc = subprocess.Popen(command, env=app_environment(model, payload))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
