@@ -1,0 +1,162 @@
+"""Rank configurations by deployment goals, find the Pareto front, filter by an SLO.
+
+``rank`` mirrors the Studio console's three deployment goals (cost, latency, throughput), each an
+importance level from 1 (barely matters) to 5 (matters most):
+
+    goodness_cost    = (max cpi - cpi) / (max cpi - min cpi)        cost per inference, lower is better
+    goodness_latency = (max lat - lat) / (max lat - min lat)        model latency, lower is better
+    goodness_tput    = (rpm - min rpm) / (max rpm - min rpm)        max invocations, higher is better
+    score = (cost * g_cost + latency * g_latency + throughput * g_tput) / (cost + latency + throughput)
+
+so a score is in [0, 1] and 1 means best on every goal. When all rows tie on a metric its goodness
+is 1 for all; a missing metric (an endpoint row has no cost) counts as the worst (0). Ties in score
+go to the lower cost per inference, then the lower latency. The top row is the recommendation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from irkit.errors import IrkitError
+from irkit.results import COST_PER_INFERENCE, KIND, KIND_RECOMMENDATION, MAX_INVOCATIONS, MODEL_LATENCY_MS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCORE = "score"  # 0..1, higher is better
+RANK = "rank"  # 1 = the recommendation
+PARETO = "pareto"  # True when no other row beats this one on cost, latency and throughput together
+DEFAULT_IMPORTANCE = 3
+IMPORTANCE_LEVELS = (1, 2, 3, 4, 5)
+
+# objective column -> True when higher is better
+OBJECTIVES = {COST_PER_INFERENCE: False, MODEL_LATENCY_MS: False, MAX_INVOCATIONS: True}
+
+
+class RankingError(IrkitError, ValueError):
+    """A ranking argument is out of range or the frame lacks a column."""
+
+
+def _importance(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in IMPORTANCE_LEVELS:
+        raise RankingError(f"{name}: importance must be an integer from 1 to 5, got {value!r}")
+    return value
+
+
+def _check_columns(df: pd.DataFrame) -> None:
+    missing = [c for c in OBJECTIVES if c not in df.columns]
+    if missing:
+        raise RankingError(f"frame lacks column(s) {', '.join(missing)}: build it with irkit.results.to_frame")
+
+
+def _goodness(values: pd.Series, higher_is_better: bool) -> pd.Series:
+    low, high = values.min(), values.max()
+    if values.notna().sum() == 0:
+        return values.fillna(0.0)
+    if high == low:
+        good = values.where(values.isna(), 1.0)
+    elif higher_is_better:
+        good = (values - low) / (high - low)
+    else:
+        good = (high - values) / (high - low)
+    return good.astype("float64").fillna(0.0)
+
+
+def rank(
+    df: pd.DataFrame,
+    cost: int = DEFAULT_IMPORTANCE,
+    latency: int = DEFAULT_IMPORTANCE,
+    throughput: int = DEFAULT_IMPORTANCE,
+) -> pd.DataFrame:
+    """A copy of ``df`` ordered best first, with ``score`` (0..1) and ``rank`` (1 = recommended)."""
+    weights = {
+        COST_PER_INFERENCE: _importance("cost", cost),
+        MODEL_LATENCY_MS: _importance("latency", latency),
+        MAX_INVOCATIONS: _importance("throughput", throughput),
+    }
+    _check_columns(df)
+    out = df.copy()
+    total = sum(weights.values())
+    score = sum(
+        weight * _goodness(out[column].astype("float64"), OBJECTIVES[column])
+        for column, weight in weights.items()
+    )
+    out[SCORE] = (score / total).round(6) if len(out) else score
+    out = out.sort_values(
+        [SCORE, COST_PER_INFERENCE, MODEL_LATENCY_MS], ascending=[False, True, True],
+        na_position="last", kind="stable",
+    ).reset_index(drop=True)
+    out[RANK] = range(1, len(out) + 1)
+    return out
+
+
+def pareto_mask(df: pd.DataFrame) -> pd.Series:
+    """True for each row no other row dominates (<= cost and latency, >= throughput, one strictly).
+
+    A row missing any of the three metrics is never on the front.
+    """
+    import pandas as pd
+
+    _check_columns(df)
+    cost = df[COST_PER_INFERENCE].astype("float64").to_numpy()
+    lat = df[MODEL_LATENCY_MS].astype("float64").to_numpy()
+    tput = df[MAX_INVOCATIONS].astype("float64").to_numpy()
+    complete = ~(pd.isna(cost) | pd.isna(lat) | pd.isna(tput))
+    flags = []
+    for i in range(len(df)):
+        if not complete[i]:
+            flags.append(False)
+            continue
+        dominated = False
+        for j in range(len(df)):
+            if j == i or not complete[j]:
+                continue
+            no_worse = cost[j] <= cost[i] and lat[j] <= lat[i] and tput[j] >= tput[i]
+            better = cost[j] < cost[i] or lat[j] < lat[i] or tput[j] > tput[i]
+            if no_worse and better:
+                dominated = True
+                break
+        flags.append(not dominated)
+    return pd.Series(flags, index=df.index, name=PARETO, dtype=bool)
+
+
+def pareto(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows on the Pareto front, cheapest per inference first."""
+    front = df[pareto_mask(df)]
+    return front.sort_values([COST_PER_INFERENCE, MODEL_LATENCY_MS], kind="stable").reset_index(drop=True)
+
+
+def meets(df: pd.DataFrame, latency_ms: float | None = None, min_rpm: float | None = None) -> pd.DataFrame:
+    """The rows whose latency is at most ``latency_ms`` and max invocations at least ``min_rpm``/min."""
+    _check_columns(df)
+    keep = df[MODEL_LATENCY_MS].notna() | (latency_ms is None)
+    if latency_ms is not None:
+        if latency_ms <= 0:
+            raise RankingError(f"latency_ms: must be positive, got {latency_ms!r}")
+        keep &= df[MODEL_LATENCY_MS] <= latency_ms
+    if min_rpm is not None:
+        if min_rpm < 0:
+            raise RankingError(f"min_rpm: must not be negative, got {min_rpm!r}")
+        keep &= df[MAX_INVOCATIONS] >= min_rpm
+    return df[keep].reset_index(drop=True)
+
+
+def recommend(
+    df: pd.DataFrame,
+    cost: int = DEFAULT_IMPORTANCE,
+    latency: int = DEFAULT_IMPORTANCE,
+    throughput: int = DEFAULT_IMPORTANCE,
+    *,
+    latency_ms: float | None = None,
+    min_rpm: float | None = None,
+) -> pd.DataFrame:
+    """Recommendation rows that meet the SLO, ranked (``pareto`` column added); top row = the pick.
+
+    Endpoint benchmark rows are left out (they have no cost). Empty when nothing meets the SLO.
+    """
+    if KIND in df.columns:
+        df = df[df[KIND] == KIND_RECOMMENDATION]
+    candidates = meets(df, latency_ms=latency_ms, min_rpm=min_rpm)
+    ranked = rank(candidates, cost=cost, latency=latency, throughput=throughput)
+    ranked[PARETO] = pareto_mask(ranked).to_numpy() if len(ranked) else []
+    return ranked
