@@ -110,7 +110,7 @@ def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, 
     data = _with_labels(recs)
     data[PARETO] = pareto_mask(data).to_numpy() if len(data) else []
     if SCORE in ranked and len(ranked):
-        scores = dict(zip(ranked[R.CONFIG], ranked[SCORE]))
+        scores = dict(zip(ranked[R.CONFIG], ranked[SCORE], strict=True))
         data[SCORE] = data[R.CONFIG].map(scores)
     best_config = ranked[R.CONFIG].iloc[0] if len(ranked) else None
     x = alt.X(f"{R.MODEL_LATENCY_MS}:Q", title="model latency (ms)", scale=alt.Scale(zero=False, nice=True))

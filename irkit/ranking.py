@@ -18,7 +18,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from irkit.errors import IrkitError
-from irkit.results import COST_PER_INFERENCE, KIND, KIND_RECOMMENDATION, MAX_INVOCATIONS, MODEL_LATENCY_MS
+from irkit.results import (
+    COST_PER_INFERENCE,
+    KIND,
+    KIND_RECOMMENDATION,
+    MAX_INVOCATIONS,
+    MODEL_LATENCY_MS,
+)
 
 if TYPE_CHECKING:
     import pandas as pd

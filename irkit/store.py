@@ -118,8 +118,12 @@ class Store:
         status: str = states.PENDING,
         meta: dict[str, Any] | None = None,
         job_id: str | None = None,
+        created_at: float | None = None,
     ) -> str:
-        """Insert a job and return its id: ``job_name``, or ``job_name-N`` when that is taken."""
+        """Insert a job and return its id: ``job_name``, or ``job_name-N`` when that is taken.
+
+        ``created_at`` (epoch seconds) defaults to now; an imported job passes its CreationTime.
+        """
         now = time.time()
         with self._connect() as db:
             if job_id is None:
@@ -131,7 +135,8 @@ class Store:
             db.execute(
                 "INSERT INTO jobs (job_id, job_name, backend, status, spec_json, meta_json,"
                 " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
-                (job_id, job_name, backend, status, _dumps(spec), _dumps(meta or {}), now, now),
+                (job_id, job_name, backend, status, _dumps(spec), _dumps(meta or {}),
+                 now if created_at is None else created_at, now),
             )
         return job_id
 
