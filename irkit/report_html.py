@@ -1,0 +1,105 @@
+"""HTML pieces of the report: the page shell, the recommendation card, tables. Pure string building."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+_CSS = """
+body { font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; margin: 1.5em auto;
+       max-width: 980px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
+.meta { color: #555; font-size: 0.9em; }
+.card { border: 2px solid #1b5e20; background: #f1f8e9; border-radius: 6px; padding: 0.8em 1em; }
+.card .pick { font-size: 1.35em; font-weight: bold; }
+.card.none { border-color: #999; background: #f5f5f5; }
+.notes li { margin: 0.2em 0; }
+table { border-collapse: collapse; font-size: 0.85em; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.first { background: #e8f5e9; font-weight: bold; }
+.chart { margin: 0.5em 0 1em; }
+"""
+
+
+def _fmt(value: Any, column: str) -> tuple[str, bool]:
+    """(text, is_number) for one table cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-", False
+    if isinstance(value, bool) or str(value) in ("True", "False"):
+        return ("yes" if str(value) == "True" else "no"), False
+    if isinstance(value, (int, float)) or hasattr(value, "__float__") and not isinstance(value, str):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return html.escape(str(value)), False
+        if math.isnan(number):
+            return "-", False
+        if column in ("score",):
+            return f"{number:.2f}", True
+        if column in ("cost_per_hour",):
+            return f"{number:,.4f}", True
+        if column in ("cost_per_million",):
+            return f"{number:,.3f}", True
+        if number == int(number):
+            return f"{int(number):,}", True
+        return f"{number:,.1f}", True
+    return html.escape(str(value)), False
+
+
+def table(frame: Any, columns: Mapping[str, str], *, highlight_first: bool = False) -> str:
+    """An HTML table of ``frame``'s ``columns`` (name -> header); missing columns are skipped."""
+    shown = [c for c in columns if c in frame.columns]
+    head = "".join(f"<th>{html.escape(columns[c])}</th>" for c in shown)
+    rows = []
+    for i, record in enumerate(frame[shown].to_dict("records")):
+        cells = []
+        for column in shown:
+            text, numeric = _fmt(record[column], column)
+            cells.append(f"<td class='num'>{text}</td>" if numeric else f"<td>{text}</td>")
+        css = " class='first'" if highlight_first and i == 0 else ""
+        rows.append(f"<tr{css}>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def recommendation_card(rec: Mapping[str, Any] | None, importance: Mapping[str, int]) -> str:
+    """The recommendation in one sentence, with the goals it was ranked by."""
+    goals = ", ".join(f"{k} {v}/5" for k, v in importance.items())
+    if rec is None:
+        return ("<div class='card none'><div>Recommendation</div><div class='pick'>none</div>"
+                "<div>No configuration produced a usable recommendation.</div></div>")
+    per_million = rec.get("cost_per_inference")
+    per_million_text = _fmt(None if per_million is None else per_million * 1e6, "cost_per_million")[0]
+    return (
+        "<div class='card'><div>Recommendation (ranked by importance: "
+        f"{html.escape(goals)})</div>"
+        f"<div class='pick'>{html.escape(str(rec.get('config')))}</div>"
+        f"<div>Serves up to <b>{_fmt(rec.get('max_invocations'), 'max_invocations')[0]} requests/minute</b> "
+        f"at <b>{_fmt(rec.get('model_latency_ms'), 'model_latency_ms')[0]} ms</b> model latency, "
+        f"for <b>${_fmt(rec.get('cost_per_hour'), 'cost_per_hour')[0]}/hour</b> "
+        f"(${per_million_text} per million inferences).</div>"
+        f"<div class='meta'>RecommendationId: {html.escape(str(rec.get('recommendation_id')))}</div></div>"
+    )
+
+
+def page(result: Mapping[str, Any], body: str, bundle: str, embed: str) -> str:
+    """The whole page: head with the inlined Vega bundle, job header, body, chart embedding."""
+    name = html.escape(str(result.get("JobName", "job")))
+    extra = result.get("irkit") or {}
+    backend = extra.get("backend") or ("local" if str(result.get("JobArn", "")).startswith("arn:irkit") else "sagemaker")
+    meta = " · ".join(html.escape(str(x)) for x in (
+        f"status {result.get('Status', '?')}", f"backend {backend}", f"type {result.get('JobType', '?')}",
+        f"created {result.get('CreationTime', '?')}",
+    ))
+    # JSON inside <script>: "</" would end the tag early
+    safe_bundle = bundle.replace("</script", "<\\/script")
+    safe_embed = embed.replace("</", "<\\/")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>irkit report: {name}</title>"
+        f"<style>{_CSS}</style>\n<script>\n{safe_bundle}\n</script></head>\n<body>"
+        f"<h1>Right-size report: {name}</h1><div class='meta'>{meta}</div>\n{body}\n"
+        f"<script>\n{safe_embed}\n</script>\n<p class='meta'>Made by irkit.</p></body></html>\n"
+    )
