@@ -24,18 +24,29 @@ CULL_INTERVAL_S = 60
 
 def app_notebook() -> Path:
     """``$IRKIT_APP_NOTEBOOK`` or the checkout's ``notebooks/app.ipynb``."""
-    path = Path(os.environ.get(APP_NOTEBOOK_ENV) or Path(__file__).resolve().parents[1] / "notebooks" / "app.ipynb")
+    path = Path(
+        os.environ.get(APP_NOTEBOOK_ENV)
+        or Path(__file__).resolve().parents[1] / "notebooks" / "app.ipynb"
+    )
     if not path.is_file():
         raise IrkitError(f"app notebook not found: {path} (set {APP_NOTEBOOK_ENV} to its path)")
     return path
 
 
-def voila_command(notebook: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_PORT,
-                  open_browser: bool = True, cull_idle_timeout_s: int = CULL_IDLE_TIMEOUT_S) -> list[str]:
+def voila_command(
+    notebook: str | os.PathLike[str] | None = None,
+    *,
+    port: int = DEFAULT_PORT,
+    open_browser: bool = True,
+    cull_idle_timeout_s: int = CULL_IDLE_TIMEOUT_S,
+) -> list[str]:
     """The Voila command line irkit runs."""
     path = Path(notebook) if notebook else app_notebook()
     return [
-        sys.executable, "-m", "voila", str(path),
+        sys.executable,
+        "-m",
+        "voila",
+        str(path),
         f"--Voila.ip={HOST}",
         f"--Voila.port={int(port)}",
         "--Voila.port_retries=0",
@@ -59,8 +70,14 @@ def app_environment(model: str | None = None, payload: str | None = None) -> dic
     return env
 
 
-def serve_app(notebook: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_PORT, open_browser: bool = True,
-              model: str | None = None, payload: str | None = None) -> int:
+def serve_app(
+    notebook: str | os.PathLike[str] | None = None,
+    *,
+    port: int = DEFAULT_PORT,
+    open_browser: bool = True,
+    model: str | None = None,
+    payload: str | None = None,
+) -> int:
     """Run Voila in the foreground until Ctrl-C; returns its exit code."""
     from irkit._lazy import optional_import
 

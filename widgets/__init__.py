@@ -15,5 +15,13 @@ from .model_source import ModelSourcePanel
 from .results_explorer import ResultsExplorer
 from .traffic import StoppingPanel, TrafficPanel
 
-__all__ = ["HyperparameterPanel", "InstancePicker", "JobPanel", "ModelSourcePanel", "ResultsExplorer",
-           "RightSizeApp", "StoppingPanel", "TrafficPanel"]
+__all__ = [
+    "HyperparameterPanel",
+    "InstancePicker",
+    "JobPanel",
+    "ModelSourcePanel",
+    "ResultsExplorer",
+    "RightSizeApp",
+    "StoppingPanel",
+    "TrafficPanel",
+]

@@ -35,7 +35,11 @@ def message_html(lines: list[str] | str, kind: str = "error") -> str:
 
 
 def heading(text: str, help_text: str = "") -> w.HTML:
-    helper = f'<div style="color:{MUTED_COLOR};font-size:0.9em">{html.escape(help_text)}</div>' if help_text else ""
+    helper = (
+        f'<div style="color:{MUTED_COLOR};font-size:0.9em">{html.escape(help_text)}</div>'
+        if help_text
+        else ""
+    )
     return w.HTML(f"<h3 style='margin:0.6em 0 0.2em 0'>{html.escape(text)}</h3>{helper}")
 
 

@@ -9,8 +9,17 @@ from __future__ import annotations
 import html
 from typing import Any
 
-COLUMNS = ("recommendation_id", "instance_type", "environment", "cost_per_hour", "cost_per_inference",
-           "max_invocations", "model_latency_ms", "cpu_utilization", "memory_utilization")
+COLUMNS = (
+    "recommendation_id",
+    "instance_type",
+    "environment",
+    "cost_per_hour",
+    "cost_per_inference",
+    "max_invocations",
+    "model_latency_ms",
+    "cpu_utilization",
+    "memory_utilization",
+)
 
 
 def recommendations_frame(result: dict[str, Any]) -> Any:
@@ -21,17 +30,21 @@ def recommendations_frame(result: dict[str, Any]) -> Any:
     for rec in result.get("InferenceRecommendations") or []:
         metrics = rec.get("Metrics", {})
         env = (rec.get("ModelConfiguration") or {}).get("EnvironmentParameters") or []
-        rows.append({
-            "recommendation_id": rec.get("RecommendationId", ""),
-            "instance_type": (rec.get("EndpointConfiguration") or {}).get("InstanceType", "serverless"),
-            "environment": ", ".join(f"{p['Key']}={p['Value']}" for p in env) or "defaults",
-            "cost_per_hour": metrics.get("CostPerHour"),
-            "cost_per_inference": metrics.get("CostPerInference"),
-            "max_invocations": metrics.get("MaxInvocations"),
-            "model_latency_ms": metrics.get("ModelLatency"),
-            "cpu_utilization": metrics.get("CpuUtilization"),
-            "memory_utilization": metrics.get("MemoryUtilization"),
-        })
+        rows.append(
+            {
+                "recommendation_id": rec.get("RecommendationId", ""),
+                "instance_type": (rec.get("EndpointConfiguration") or {}).get(
+                    "InstanceType", "serverless"
+                ),
+                "environment": ", ".join(f"{p['Key']}={p['Value']}" for p in env) or "defaults",
+                "cost_per_hour": metrics.get("CostPerHour"),
+                "cost_per_inference": metrics.get("CostPerInference"),
+                "max_invocations": metrics.get("MaxInvocations"),
+                "model_latency_ms": metrics.get("ModelLatency"),
+                "cpu_utilization": metrics.get("CpuUtilization"),
+                "memory_utilization": metrics.get("MemoryUtilization"),
+            }
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -51,32 +64,43 @@ def rank(frame: Any, cost: float, latency: float, throughput: float) -> Any:
     total = cost + latency + throughput
     if total <= 0:
         cost = latency = throughput = total = 1.0
-    score = (cost * scaled("cost_per_inference", False) + latency * scaled("model_latency_ms", False)
-             + throughput * scaled("max_invocations", True)) / total
-    return frame.assign(score=score.round(3)).sort_values(["score", "cost_per_inference"],
-                                                          ascending=[False, True]).reset_index(drop=True)
+    score = (
+        cost * scaled("cost_per_inference", False)
+        + latency * scaled("model_latency_ms", False)
+        + throughput * scaled("max_invocations", True)
+    ) / total
+    return (
+        frame.assign(score=score.round(3))
+        .sort_values(["score", "cost_per_inference"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
 
 
 def table_html(ranked: Any) -> str:
     if ranked.empty:
         return "<i>No recommendations yet.</i>"
-    head = ("<tr><th>#</th><th>Instance type</th><th>Environment</th><th>$ / hour</th><th>$ / 1M inferences</th>"
-            "<th>Max requests / min</th><th>Latency (ms)</th><th>Score</th></tr>")
+    head = (
+        "<tr><th>#</th><th>Instance type</th><th>Environment</th><th>$ / hour</th><th>$ / 1M inferences</th>"
+        "<th>Max requests / min</th><th>Latency (ms)</th><th>Score</th></tr>"
+    )
     body = []
     for i, row in ranked.iterrows():
         body.append(
             f"<tr><td>{i + 1}</td><td>{html.escape(row.instance_type)}</td><td>{html.escape(row.environment)}</td>"
             f"<td>{_num(row.cost_per_hour, 3)}</td><td>{_num(_per_million(row.cost_per_inference), 2)}</td>"
-            f"<td>{_num(row.max_invocations, 0)}</td><td>{_num(row.model_latency_ms, 0)}</td><td>{row.score:.2f}</td></tr>")
+            f"<td>{_num(row.max_invocations, 0)}</td><td>{_num(row.model_latency_ms, 0)}</td><td>{row.score:.2f}</td></tr>"
+        )
     style = "border-collapse:collapse;font-size:0.9em"
-    return (f"<table class='irkit-table' style='{style}' border='1' cellpadding='4'>{head}{''.join(body)}</table>")
+    return f"<table class='irkit-table' style='{style}' border='1' cellpadding='4'>{head}{''.join(body)}</table>"
 
 
 def card_html(best: Any, estimate: bool = False) -> str:
     """The recommendation card for the top-ranked row."""
     if best is None:
-        return ("<div style='border:1px dashed #999;padding:10px;border-radius:6px;color:#555'>"
-                "The recommendation appears here when a job finishes.</div>")
+        return (
+            "<div style='border:1px dashed #999;padding:10px;border-radius:6px;color:#555'>"
+            "The recommendation appears here when a job finishes.</div>"
+        )
     note = " (estimated price of a local CPU set)" if estimate else ""
     return (
         "<div class='irkit-recommendation' style='border:2px solid #1b5e20;padding:10px 14px;border-radius:6px;"
@@ -86,7 +110,8 @@ def card_html(best: Any, estimate: bool = False) -> str:
         f"<div>Environment: {html.escape(best.environment)}</div>"
         f"<div>Serves up to <b>{_num(best.max_invocations, 0)} requests/minute</b> at "
         f"<b>{_num(best.model_latency_ms, 0)} ms</b> latency, for <b>${_num(best.cost_per_hour, 3)}/hour</b>{note} "
-        f"(${_num(_per_million(best.cost_per_inference), 2)} per million inferences).</div></div>")
+        f"(${_num(_per_million(best.cost_per_inference), 2)} per million inferences).</div></div>"
+    )
 
 
 def charts(result: dict[str, Any], ranked: Any) -> list[Any]:
@@ -96,22 +121,57 @@ def charts(result: dict[str, Any], ranked: Any) -> list[Any]:
 
     out = []
     if not ranked.empty:
-        frame = ranked.assign(per_million=ranked.cost_per_inference.astype(float) * 1e6,
-                              label=ranked.instance_type + " " + ranked.environment)
-        out.append(alt.Chart(frame, title="Cost vs latency (lower left is better)").mark_circle(size=120).encode(
-            x=alt.X("model_latency_ms:Q", title="latency (ms)"),
-            y=alt.Y("per_million:Q", title="$ per million inferences"),
-            color=alt.Color("label:N", title="configuration"),
-            tooltip=["label", "max_invocations", "model_latency_ms", "cost_per_hour"]).properties(width=360, height=220))
-        out.append(alt.Chart(frame, title="Max requests per minute").mark_bar().encode(
-            x=alt.X("max_invocations:Q", title="requests / minute"),
-            y=alt.Y("label:N", title=None, sort="-x")).properties(width=360, height=28 * len(frame) + 20))
+        frame = ranked.assign(
+            per_million=ranked.cost_per_inference.astype(float) * 1e6,
+            label=ranked.instance_type + " " + ranked.environment,
+        )
+        out.append(
+            alt.Chart(frame, title="Cost vs latency (lower left is better)")
+            .mark_circle(size=120)
+            .encode(
+                x=alt.X(
+                    "model_latency_ms:Q", title="latency (ms)", scale=_room(frame.model_latency_ms)
+                ),
+                y=alt.Y(
+                    "per_million:Q",
+                    title="$ per million inferences",
+                    scale=_room(frame.per_million),
+                ),
+                color=alt.Color("label:N", title="configuration"),
+                tooltip=["label", "max_invocations", "model_latency_ms", "cost_per_hour"],
+            )
+            .properties(width=360, height=220)
+        )
+        out.append(
+            alt.Chart(frame, title="Max requests per minute")
+            .mark_bar()
+            .encode(
+                x=alt.X("max_invocations:Q", title="requests / minute"),
+                y=alt.Y("label:N", title=None, sort="-x"),
+            )
+            .properties(width=360, height=28 * len(frame) + 20)
+        )
     steps = pd.DataFrame((result.get("irkit") or {}).get("steps") or [])
     if not steps.empty and {"users", "rps", "config_id"} <= set(steps.columns):
-        out.append(alt.Chart(steps, title="Throughput as users grow").mark_line(point=True).encode(
-            x=alt.X("users:Q", title="concurrent users"), y=alt.Y("rps:Q", title="requests / second"),
-            color=alt.Color("config_id:N", title="configuration")).properties(width=360, height=220))
+        out.append(
+            alt.Chart(steps, title="Throughput as users grow")
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("users:Q", title="concurrent users"),
+                y=alt.Y("rps:Q", title="requests / second"),
+                color=alt.Color("config_id:N", title="configuration"),
+            )
+            .properties(width=360, height=220)
+        )
     return out
+
+
+def _room(values: Any) -> Any:
+    """A scale from 0 with 15% headroom, so the largest point is not drawn on the chart's edge."""
+    import altair as alt
+
+    top = float(values.astype(float).max() or 1.0)
+    return alt.Scale(domain=[0, top * 1.15], nice=True)
 
 
 def report_html(result: dict[str, Any], ranked: Any) -> str:
@@ -126,9 +186,11 @@ def report_html(result: dict[str, Any], ranked: Any) -> str:
         pass
     best = None if ranked.empty else ranked.iloc[0]
     name = html.escape(str(result.get("JobName", "job")))
-    return (f"<html><head><meta charset='utf-8'><title>{name}</title></head><body><h1>Right-size report: {name}</h1>"
-            f"<p>Status: {html.escape(str(result.get('Status')))}</p>{card_html(best)}<h2>All configurations</h2>"
-            f"{table_html(ranked)}</body></html>")
+    return (
+        f"<html><head><meta charset='utf-8'><title>{name}</title></head><body><h1>Right-size report: {name}</h1>"
+        f"<p>Status: {html.escape(str(result.get('Status')))}</p>{card_html(best)}<h2>All configurations</h2>"
+        f"{table_html(ranked)}</body></html>"
+    )
 
 
 def _per_million(cost_per_inference: Any) -> float | None:

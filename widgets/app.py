@@ -19,21 +19,38 @@ from .traffic import StoppingPanel, TrafficPanel
 class RightSizeApp(Panel):
     """Model -> instance types -> settings -> traffic -> stopping -> Run -> recommendation and charts."""
 
-    def __init__(self, backend: Any = "local", *, workdir: str | os.PathLike[str] = "irkit-work",
-                 model_path: str | None = None, payload_path: str | None = None, weights: str | None = "auto",
-                 instance_types: list[str] | None = None, env_ranges: dict[str, list[Any]] | None = None,
-                 sagemaker_options: dict[str, Any] | None = None, poll_s: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        backend: Any = "local",
+        *,
+        workdir: str | os.PathLike[str] = "irkit-work",
+        model_path: str | None = None,
+        payload_path: str | None = None,
+        weights: str | None = "auto",
+        instance_types: list[str] | None = None,
+        env_ranges: dict[str, list[Any]] | None = None,
+        sagemaker_options: dict[str, Any] | None = None,
+        poll_s: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         backend_obj = None if isinstance(backend, str) else backend
         backend_name = backend if isinstance(backend, str) else getattr(backend, "name", "local")
         self.sagemaker_options = dict(sagemaker_options or {})
-        self.model = ModelSourcePanel(workdir, model_path=model_path, payload_path=payload_path, weights=weights)
+        self.model = ModelSourcePanel(
+            workdir, model_path=model_path, payload_path=payload_path, weights=weights
+        )
         self.instances = InstancePicker(backend_name, selected=tuple(instance_types or ()))
         self.hyperparameters = HyperparameterPanel(env_ranges)
         self.traffic = TrafficPanel()
         self.stopping = StoppingPanel()
-        self.job = JobPanel(self.to_spec, backend_obj, backend_name=backend_name, submit_kwargs=self._submit_kwargs,
-                            poll_s=poll_s)
+        self.job = JobPanel(
+            self.to_spec,
+            backend_obj,
+            backend_name=backend_name,
+            submit_kwargs=self._submit_kwargs,
+            poll_s=poll_s,
+        )
         self.results = ResultsExplorer(backend=backend_obj)
         if not self.instances.selected and self.instances.select.options:
             self.instances.selected = (self.instances.select.options[0][1],)
@@ -42,30 +59,50 @@ class RightSizeApp(Panel):
         advanced = w.Accordion(children=[self.hyperparameters.box, self.stopping.box])
         advanced.set_title(0, "Container settings to compare (optional)")
         advanced.set_title(1, "When to stop a test (optional)")
-        self.box = w.VBox([
-            w.HTML("<h2 style='margin:0'>Right-size your model</h2><div style='color:#555'>Pick where to run "
-                   "it, press Run, and get the instance type that serves your traffic at the lowest cost.</div>"),
-            heading("1. Model", "What to load test."), self.model.box,
-            heading("2. Instance types", "Each one is tested in turn."), self.instances.box,
-            heading("3. Traffic", "How many simulated users send requests, over time."), self.traffic.box,
-            advanced,
-            heading("4. Run"), self.job.box,
-            heading("5. Recommendation"), self.results.box,
-        ], layout=w.Layout(max_width="1000px", padding="0 12px"))
+        self.box = w.VBox(
+            [
+                w.HTML(
+                    "<h2 style='margin:0'>Right-size your model</h2><div style='color:#555'>Pick where to run "
+                    "it, press Run, and get the instance type that serves your traffic at the lowest cost.</div>"
+                ),
+                heading("1. Model", "What to load test."),
+                self.model.box,
+                heading("2. Instance types", "Each one is tested in turn."),
+                self.instances.box,
+                heading("3. Traffic", "How many simulated users send requests, over time."),
+                self.traffic.box,
+                advanced,
+                heading("4. Run"),
+                self.job.box,
+                heading("5. Recommendation"),
+                self.results.box,
+            ],
+            layout=w.Layout(max_width="1000px", padding="0 12px"),
+        )
 
     def to_spec(self) -> Any:
         """The JobSpec the panels describe (no job name yet: the JobPanel gives it one)."""
         from irkit.errors import SpecError
         from irkit.spec import JobSpec
 
-        for panel, field in ((self.model, "model"), (self.instances, "instance types"),
-                             (self.hyperparameters, "container settings"), (self.traffic, "traffic")):
+        for panel, field in (
+            (self.model, "model"),
+            (self.instances, "instance types"),
+            (self.hyperparameters, "container settings"),
+            (self.traffic, "traffic"),
+        ):
             if panel.errors:
                 raise SpecError(field, " ".join(panel.errors))
         types = list(self.instances.selected)
-        data: dict[str, Any] = {"framework": "TENSORFLOW", **self.traffic.spec_fields(), **self.stopping.spec_fields()}
+        data: dict[str, Any] = {
+            "framework": "TENSORFLOW",
+            **self.traffic.spec_fields(),
+            **self.stopping.spec_fields(),
+        }
         if self.hyperparameters.env_ranges:
-            data["hyperparameter_ranges"] = [{"instance_types": types, **self.hyperparameters.env_ranges}]
+            data["hyperparameter_ranges"] = [
+                {"instance_types": types, **self.hyperparameters.env_ranges}
+            ]
         else:
             data["supported_instance_types"] = types
         return JobSpec.from_dict(data)
@@ -84,7 +121,14 @@ class RightSizeApp(Panel):
         self.results.result = change["new"]
 
     def close(self) -> None:
-        for panel in (self.model, self.instances, self.hyperparameters, self.traffic, self.stopping, self.job,
-                      self.results):
+        for panel in (
+            self.model,
+            self.instances,
+            self.hyperparameters,
+            self.traffic,
+            self.stopping,
+            self.job,
+            self.results,
+        ):
             panel.close()
         super().close()

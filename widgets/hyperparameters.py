@@ -39,7 +39,9 @@ def check_env_rows(rows: list[tuple[str, str]]) -> tuple[dict[str, list[str]], l
             continue
         label = name or f"row {i}"
         if not ENV_NAME_PATTERN.fullmatch(name):
-            problems.append(f"{label}: not a valid variable name (letters, digits, _; not starting with a digit).")
+            problems.append(
+                f"{label}: not a valid variable name (letters, digits, _; not starting with a digit)."
+            )
             continue
         if name in ranges:
             problems.append(f"{name}: listed twice; keep one row.")
@@ -58,12 +60,24 @@ def check_env_rows(rows: list[tuple[str, str]]) -> tuple[dict[str, list[str]], l
 
 class _EnvRow:
     def __init__(self, name: str, values: str) -> None:
-        self.name = w.Combobox(value=name, options=list(SUGGESTED_VARIABLES), placeholder="VARIABLE_NAME",
-                               ensure_option=False, layout=w.Layout(width="330px"))
-        self.values = w.Text(value=values, placeholder="values, comma separated: 1, 2",
-                             layout=w.Layout(width="260px"))
-        self.remove = w.Button(description="Remove", icon="trash", layout=w.Layout(width="100px"),
-                               tooltip="Remove this variable")
+        self.name = w.Combobox(
+            value=name,
+            options=list(SUGGESTED_VARIABLES),
+            placeholder="VARIABLE_NAME",
+            ensure_option=False,
+            layout=w.Layout(width="330px"),
+        )
+        self.values = w.Text(
+            value=values,
+            placeholder="values, comma separated: 1, 2",
+            layout=w.Layout(width="260px"),
+        )
+        self.remove = w.Button(
+            description="Remove",
+            icon="trash",
+            layout=w.Layout(width="100px"),
+            tooltip="Remove this variable",
+        )
         self.hint = w.HTML(layout=w.Layout(width="auto"))
         self.box = w.HBox([self.name, self.values, self.remove, self.hint])
 
@@ -72,15 +86,19 @@ class HyperparameterPanel(Panel):
     """Env variables and their values. ``env_ranges`` ({name: [values]}) holds the valid state."""
 
     env_ranges = traitlets.Dict()
-    errors = traitlets.List()
+    errors: traitlets.List[Any] = traitlets.List()
 
     def __init__(self, env_ranges: dict[str, list[Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._rows: list[_EnvRow] = []
         self.rows_box = w.VBox()
-        self.add_button = w.Button(description="Add variable", icon="plus", tooltip="Add an environment variable")
-        self.empty_note = w.HTML("<span style='color:#555'>No variables: each instance type is tested "
-                                 "with the container's defaults.</span>")
+        self.add_button = w.Button(
+            description="Add variable", icon="plus", tooltip="Add an environment variable"
+        )
+        self.empty_note = w.HTML(
+            "<span style='color:#555'>No variables: each instance type is tested "
+            "with the container's defaults.</span>"
+        )
         self.message_html = w.HTML()
         self.box = w.VBox([self.empty_note, self.rows_box, self.add_button, self.message_html])
         self._on_click(self.add_button, lambda _b: self.add_row())
@@ -114,8 +132,11 @@ class HyperparameterPanel(Panel):
         self.rows_box.children = [r.box for r in self._rows]
         self.empty_note.layout.display = "none" if self._rows else None
         for row in self._rows:
-            row.hint.value = (f"<span style='color:#555;font-size:0.85em'>{SUGGESTED_VARIABLES[row.name.value]}</span>"
-                              if row.name.value in SUGGESTED_VARIABLES else "")
+            row.hint.value = (
+                f"<span style='color:#555;font-size:0.85em'>{SUGGESTED_VARIABLES[row.name.value]}</span>"
+                if row.name.value in SUGGESTED_VARIABLES
+                else ""
+            )
         ranges, problems = check_env_rows([(r.name.value, r.values.value) for r in self._rows])
         self.errors = problems
         if not problems:

@@ -58,25 +58,35 @@ class InstancePicker(Panel):
     selected = traitlets.Tuple()
     message = traitlets.Unicode("")
 
-    def __init__(self, backend: str = "local", selected: tuple[str, ...] | list[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, backend: str = "local", selected: tuple[str, ...] | list[str] = (), **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._choices: list[tuple[str, str]] = []
         self._syncing = False
-        self.family_dropdown = w.Dropdown(options=[ALL_FAMILIES], description="Family", layout=w.Layout(width="260px"))
+        self.family_dropdown = w.Dropdown(
+            options=[ALL_FAMILIES], description="Family", layout=w.Layout(width="260px")
+        )
         self.select = w.SelectMultiple(rows=8, layout=w.Layout(width="100%", max_width="760px"))
         self.count_label = w.HTML()
         self.message_html = w.HTML()
-        hint = w.HTML("<span style='color:#555;font-size:0.9em'>Ctrl/Cmd-click or Shift-click to pick "
-                      f"several (at most {MAX_INSTANCE_TYPES}).</span>")
-        self.box = w.VBox([w.HBox([self.family_dropdown, self.count_label]), self.select, hint,
-                           self.message_html])
+        hint = w.HTML(
+            "<span style='color:#555;font-size:0.9em'>Ctrl/Cmd-click or Shift-click to pick "
+            f"several (at most {MAX_INSTANCE_TYPES}).</span>"
+        )
+        self.box = w.VBox(
+            [w.HBox([self.family_dropdown, self.count_label]), self.select, hint, self.message_html]
+        )
         self._link((self, "family"), (self.family_dropdown, "value"))
         self._observe(self.select, self._on_select, "value")
         self._observe(self, self._on_backend, "backend")
         self._observe(self, self._refresh_options, "family")
         self._observe(self, self._on_selected, "selected")
-        self._observe(self, lambda change: setattr(self.message_html, "value", message_html(change["new"])),
-                      "message")
+        self._observe(
+            self,
+            lambda change: setattr(self.message_html, "value", message_html(change["new"])),
+            "message",
+        )
         self.backend = backend
         self._on_backend(None)
         if selected:
@@ -109,6 +119,7 @@ class InstancePicker(Panel):
         self._syncing = True
         try:
             self.select.value = ()
+            self.select.rows = max(2, min(8, len(visible)))
             self.select.options = visible
             names = {name for _, name in visible}
             self.select.value = tuple(name for name in self.selected if name in names)

@@ -12,7 +12,10 @@ import traitlets
 
 from ._common import Panel, message_html, readable_error
 
-BACKEND_LABELS = {"local": "This machine (offline)", "sagemaker": "Amazon SageMaker (your AWS account)"}
+BACKEND_LABELS = {
+    "local": "This machine (offline)",
+    "sagemaker": "Amazon SageMaker (your AWS account)",
+}
 TERMINAL = ("COMPLETED", "FAILED", "STOPPED")
 
 
@@ -32,7 +35,7 @@ class JobPanel(Panel):
     message = traitlets.Unicode("")
     error = traitlets.Unicode("")
     running = traitlets.Bool(False)
-    result = traitlets.Dict(allow_none=True, default_value=None)
+    result: Any = traitlets.Dict(allow_none=True, default_value=None)
     job_name = traitlets.Unicode("")
 
     def __init__(
@@ -58,21 +61,42 @@ class JobPanel(Panel):
             backend_name = getattr(backend, "name", "local")
         self.backend_name = backend_name or "local"
         names = list(dict.fromkeys([*backends, self.backend_name]))
-        self.backend_dropdown = w.Dropdown(options=[(BACKEND_LABELS.get(n, n), n) for n in names],
-                                           description="Run on", layout=w.Layout(width="420px"))
-        self.run_button = w.Button(description="Run", icon="play", button_style="success", tooltip="Start the job")
-        self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True,
-                                    tooltip="Stop the running job")
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="Configs", layout=w.Layout(width="420px"))
+        self.backend_dropdown = w.Dropdown(
+            options=[(BACKEND_LABELS.get(n, n), n) for n in names],
+            description="Run on",
+            layout=w.Layout(width="420px"),
+        )
+        self.run_button = w.Button(
+            description="Run", icon="play", button_style="success", tooltip="Start the job"
+        )
+        self.stop_button = w.Button(
+            description="Stop",
+            icon="stop",
+            button_style="danger",
+            disabled=True,
+            tooltip="Stop the running job",
+        )
+        self.progress = w.IntProgress(
+            value=0, min=0, max=1, description="Configs", layout=w.Layout(width="420px")
+        )
         self.status_html = w.HTML("<span style='color:#555'>Not started.</span>")
         self.error_html = w.HTML()
         self.output = w.Output(layout=w.Layout(max_height="160px", overflow="auto"))
-        self.box = w.VBox([w.HBox([self.backend_dropdown, self.run_button, self.stop_button]),
-                           self.progress, self.status_html, self.error_html, self.output])
+        self.box = w.VBox(
+            [
+                w.HBox([self.backend_dropdown, self.run_button, self.stop_button]),
+                self.progress,
+                self.status_html,
+                self.error_html,
+                self.output,
+            ]
+        )
         self._link((self, "backend_name"), (self.backend_dropdown, "value"))
         self._on_click(self.run_button, lambda _b: self.run())
         self._on_click(self.stop_button, lambda _b: self.stop())
-        self._observe(self, self._render, ["status", "done", "total", "message", "error", "running"])
+        self._observe(
+            self, self._render, ["status", "done", "total", "message", "error", "running"]
+        )
 
     # ---- actions ---------------------------------------------------------------------------
     def run(self) -> bool:
@@ -93,7 +117,9 @@ class JobPanel(Panel):
         self.handle, self.job_name = None, spec.job_name
         self.status, self.message, self.running = "PENDING", "starting", True
         self.output.clear_output()
-        self._thread = threading.Thread(target=self._work, args=(backend, spec), name="irkit-job-panel", daemon=True)
+        self._thread = threading.Thread(
+            target=self._work, args=(backend, spec), name="irkit-job-panel", daemon=True
+        )
         self._thread.start()
         return True
 
@@ -112,7 +138,10 @@ class JobPanel(Panel):
 
     # ---- worker thread ---------------------------------------------------------------------
     def _resolve_backend(self) -> Any:
-        if self._backend is not None and getattr(self._backend, "name", self.backend_name) == self.backend_name:
+        if (
+            self._backend is not None
+            and getattr(self._backend, "name", self.backend_name) == self.backend_name
+        ):
             return self._backend
         from irkit.backends import get_backend
 
@@ -176,8 +205,14 @@ class JobPanel(Panel):
         self.backend_dropdown.disabled = self.running
         self.progress.max = max(self.total, 1)
         self.progress.value = min(self.done, self.progress.max)
-        self.progress.bar_style = {"COMPLETED": "success", "FAILED": "danger", "STOPPED": "warning"}.get(self.status, "info")
+        self.progress.bar_style = {
+            "COMPLETED": "success",
+            "FAILED": "danger",
+            "STOPPED": "warning",
+        }.get(self.status, "info")
         if self.status:
             count = f" ({self.done} of {self.total} configurations done)" if self.total else ""
-            self.status_html.value = f"<b>{self.status.replace('_', ' ').title()}</b>{count}: {self.message}"
+            self.status_html.value = (
+                f"<b>{self.status.replace('_', ' ').title()}</b>{count}: {self.message}"
+            )
         self.error_html.value = message_html(self.error)

@@ -12,17 +12,27 @@ import traitlets
 from ._common import Panel, message_html
 
 SAMPLE, UPLOAD = "sample", "upload"
-MODEL_ENV, PAYLOAD_ENV = "IRKIT_APP_MODEL", "IRKIT_APP_PAYLOAD"  # set by `irkit app --model/--payload`
+MODEL_ENV, PAYLOAD_ENV = (
+    "IRKIT_APP_MODEL",
+    "IRKIT_APP_PAYLOAD",
+)  # set by `irkit app --model/--payload`
 
 
 class ModelSourcePanel(Panel):
     """``source`` is "sample" (irkit's sample model and image) or "upload" (the files chosen here)."""
 
     source = traitlets.Enum([SAMPLE, UPLOAD], default_value=SAMPLE)
-    errors = traitlets.List()
+    errors: traitlets.List[Any] = traitlets.List()
 
-    def __init__(self, workdir: str | os.PathLike[str] = "irkit-work", *, model_path: str | None = None,
-                 payload_path: str | None = None, weights: str | None = "auto", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        workdir: str | os.PathLike[str] = "irkit-work",
+        *,
+        model_path: str | None = None,
+        payload_path: str | None = None,
+        weights: str | None = "auto",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.workdir = Path(workdir)
         self.model_path = model_path or os.environ.get(MODEL_ENV) or None
@@ -31,13 +41,24 @@ class ModelSourcePanel(Panel):
         sample_label = "Sample model (image classifier) and sample image"
         if self.model_path:
             sample_label = f"Prepared model: {Path(self.model_path).name}"
-        self.source_toggle = w.RadioButtons(options=[(sample_label, SAMPLE), ("Upload my own files", UPLOAD)])
-        self.image_upload = w.FileUpload(accept="image/*,.json,.npy", multiple=False, description="Sample input")
-        self.model_upload = w.FileUpload(accept=".tar.gz,.gz", multiple=False, description="model.tar.gz")
-        self.upload_box = w.VBox([
-            w.HTML("<span style='color:#555'>A sample request (an image, or a JSON/.npy input) and the model "
-                   "archive (a TensorFlow SavedModel in model.tar.gz).</span>"),
-            w.HBox([self.image_upload, self.model_upload])])
+        self.source_toggle = w.RadioButtons(
+            options=[(sample_label, SAMPLE), ("Upload my own files", UPLOAD)]
+        )
+        self.image_upload = w.FileUpload(
+            accept="image/*,.json,.npy", multiple=False, description="Sample input"
+        )
+        self.model_upload = w.FileUpload(
+            accept=".tar.gz,.gz", multiple=False, description="model.tar.gz"
+        )
+        self.upload_box = w.VBox(
+            [
+                w.HTML(
+                    "<span style='color:#555'>A sample request (an image, or a JSON/.npy input) and the model "
+                    "archive (a TensorFlow SavedModel in model.tar.gz).</span>"
+                ),
+                w.HBox([self.image_upload, self.model_upload]),
+            ]
+        )
         self.message_html = w.HTML()
         self.box = w.VBox([self.source_toggle, self.upload_box, self.message_html])
         self._link((self, "source"), (self.source_toggle, "value"))
@@ -59,18 +80,21 @@ class ModelSourcePanel(Panel):
 
     def files(self) -> dict[str, str]:
         """``{"model": path, "payload": path}`` for the local backend; builds the sample when needed (slow)."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
         if self.source == UPLOAD:
             if self.errors:
                 from irkit.errors import SpecError
 
                 raise SpecError("upload", " ".join(self.errors))
-            return {"model": str(self._save(self.model_upload, "model")),
-                    "payload": str(self._save(self.image_upload, "payload"))}
+            return {
+                "model": str(self._save(self.model_upload, "model")),
+                "payload": str(self._save(self.image_upload, "payload")),
+            }
         model = Path(self.model_path) if self.model_path else self.workdir / "model.tar.gz"
         payload = Path(self.payload_path) if self.payload_path else self.workdir / "payload.tar.gz"
         if not model.exists() or not payload.exists():
             from irkit import packaging  # heavy: TensorFlow
+
+            self.workdir.mkdir(parents=True, exist_ok=True)
 
             if not model.exists():
                 from irkit.model import load_model

@@ -5,9 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from widget_fakes import FakeBackend, fake_result
-
-from irkit.spec import JobSpec
 from irkit.widgets import (
     HyperparameterPanel,
     InstancePicker,
@@ -18,6 +15,9 @@ from irkit.widgets import (
     TrafficPanel,
 )
 from irkit.widgets.instance_picker import MAX_INSTANCE_TYPES
+from widget_fakes import FakeBackend, fake_result
+
+from irkit.spec import JobSpec
 
 
 def test_instance_picker_filters_by_family_and_keeps_hidden_choices():
@@ -25,7 +25,9 @@ def test_instance_picker_filters_by_family_and_keeps_hidden_choices():
     labels = [label for label, _ in picker.select.options]
     assert any("vCPU" in lab and "GiB" in lab and "$" in lab for lab in labels)
     picker.family = "c5"
-    assert {v for _, v in picker.select.options} and all(v.startswith("ml.c5.") for _, v in picker.select.options)
+    assert {v for _, v in picker.select.options} and all(
+        v.startswith("ml.c5.") for _, v in picker.select.options
+    )
     picker.select.value = ("ml.c5.xlarge",)
     picker.family_dropdown.value = "m5"
     picker.select.value = ("ml.m5.large",)
@@ -101,15 +103,21 @@ def test_stopping_panel_fields():
     panel.percentile_box.value = "P99"
     panel.max_box.value = 0
     fields = panel.spec_fields()
-    assert fields["model_latency_thresholds"] == [{"percentile": "P99", "value_in_milliseconds": 250}]
+    assert fields["model_latency_thresholds"] == [
+        {"percentile": "P99", "value_in_milliseconds": 250}
+    ]
     assert "max_invocations" not in fields
     panel.threshold_box.value = 0
     assert "model_latency_thresholds" not in panel.spec_fields()
 
 
 def _spec():
-    return JobSpec.from_dict({"supported_instance_types": ["local.cpu1"],
-                              "stairs": {"duration_in_seconds": 5, "number_of_steps": 2, "users_per_step": 1}})
+    return JobSpec.from_dict(
+        {
+            "supported_instance_types": ["local.cpu1"],
+            "stairs": {"duration_in_seconds": 5, "number_of_steps": 2, "users_per_step": 1},
+        }
+    )
 
 
 def test_job_panel_runs_without_blocking_and_gets_the_result():
@@ -166,13 +174,19 @@ def test_job_panel_errors_become_messages():
 def test_results_explorer_reranks_live():
     rows = [("local.cpu1", 0.05, 600.0, 40.0), ("local.cpu2", 0.10, 3000.0, 10.0)]
     explorer = ResultsExplorer(fake_result("j", rows), show_charts=False)
-    explorer.cost_slider.value, explorer.latency_slider.value, explorer.throughput_slider.value = 0.0, 1.0, 0.0
+    explorer.cost_slider.value, explorer.latency_slider.value, explorer.throughput_slider.value = (
+        0.0,
+        1.0,
+        0.0,
+    )
     assert explorer.best_id == "j/1"  # the faster one
     rows = [("local.cpu1", 0.05, 600.0, 40.0), ("local.cpu2", 0.50, 700.0, 35.0)]
     explorer.result = fake_result("k", rows)
     explorer.latency_slider.value, explorer.cost_slider.value = 0.0, 1.0
     assert explorer.best_id == "k/0"  # the cheaper one per inference
-    assert "local.cpu1" in explorer.card_html.value and "requests/minute" in explorer.card_html.value
+    assert (
+        "local.cpu1" in explorer.card_html.value and "requests/minute" in explorer.card_html.value
+    )
     assert "data:text/html;base64" in explorer.download_html.value
     assert explorer.deploy_button.layout.display == "none"  # local backend: no Deploy
 
@@ -182,8 +196,12 @@ def test_results_explorer_charts_and_empty_states():
     assert "appears here" in explorer.card_html.value and explorer.table_html.value == ""
     explorer.result = fake_result("j", [("local.cpu1", 0.05, 600.0, 40.0)])
     assert explorer.charts_html.value.count("<svg") >= 2
-    explorer.result = {"JobName": "x", "Status": "FAILED", "FailureReason": "no config finished",
-                       "InferenceRecommendations": []}
+    explorer.result = {
+        "JobName": "x",
+        "Status": "FAILED",
+        "FailureReason": "no config finished",
+        "InferenceRecommendations": [],
+    }
     assert "no config finished" in explorer.message_html.value
 
 
@@ -196,7 +214,9 @@ def test_results_explorer_deploy_only_for_sagemaker():
             return "ep-1"
 
     backend = Deployer()
-    explorer = ResultsExplorer(fake_result("j", [("ml.c5.xlarge", 0.2, 600.0, 40.0)]), backend, show_charts=False)
+    explorer = ResultsExplorer(
+        fake_result("j", [("ml.c5.xlarge", 0.2, 600.0, 40.0)]), backend, show_charts=False
+    )
     assert explorer.deploy_button.layout.display is None
     explorer.deploy_button.click()
     assert backend.calls[-1] == ("deploy", "j/0", "j") and "ep-1" in explorer.message_html.value
@@ -204,22 +224,32 @@ def test_results_explorer_deploy_only_for_sagemaker():
 
 def test_right_size_app_end_to_end_with_fake_backend(tmp_path):
     backend = FakeBackend()
-    app = RightSizeApp(backend, workdir=tmp_path, model_path=str(tmp_path / "m.tar.gz"),
-                       payload_path=str(tmp_path / "p.json"), poll_s=0.01)
+    app = RightSizeApp(
+        backend,
+        workdir=tmp_path,
+        model_path=str(tmp_path / "m.tar.gz"),
+        payload_path=str(tmp_path / "p.json"),
+        poll_s=0.01,
+    )
     (tmp_path / "m.tar.gz").write_bytes(b"x")
     (tmp_path / "p.json").write_text("[[0]]")
     app.instances.select.value = ("local.cpu1",)
     app.hyperparameters.add_row("OMP_NUM_THREADS", "1, 2")
     app.traffic.step_duration.value = 3
     spec = app.spec
-    assert [c.config_id for c in spec.configurations()] == ["local.cpu1+OMP_NUM_THREADS=1",
-                                                           "local.cpu1+OMP_NUM_THREADS=2"]
+    assert [c.config_id for c in spec.configurations()] == [
+        "local.cpu1+OMP_NUM_THREADS=1",
+        "local.cpu1+OMP_NUM_THREADS=2",
+    ]
     assert spec.stairs.duration_in_seconds == 3
     app.job.run_button.click()
     app.job.wait(5)
     assert app.job.status == "COMPLETED"
     submitted = backend.calls[0]
-    assert submitted[2] == {"model": str(tmp_path / "m.tar.gz"), "payload": str(tmp_path / "p.json")}
+    assert submitted[2] == {
+        "model": str(tmp_path / "m.tar.gz"),
+        "payload": str(tmp_path / "p.json"),
+    }
     assert app.results.best_id and "Recommendation" in app.results.card_html.value
     app.close()
 

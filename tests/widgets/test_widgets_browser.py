@@ -1,0 +1,158 @@
+"""The Voila app in a real browser: pick a local instance type, run a short job, see the recommendation.
+
+Playwright drives Debian's chromium. The job runs on the real LocalBackend (background job process,
+store, results); the model server and the load generator are the runner tests' fakes
+(IRKIT_LOCAL_SERVER_FACTORY / IRKIT_LOCAL_LOAD_FN) unless IRKIT_APP_TEST_REAL_SERVER=1, which uses the
+real ``irkit serve`` + Locust path with the model given in IRKIT_APP_TEST_MODEL / IRKIT_APP_TEST_PAYLOAD.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"irkit app exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer in {timeout} s")
+
+
+def _inputs(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    if os.environ.get("IRKIT_APP_TEST_REAL_SERVER") == "1":
+        return (
+            Path(os.environ["IRKIT_APP_TEST_MODEL"]),
+            Path(os.environ["IRKIT_APP_TEST_PAYLOAD"]),
+            {},
+        )
+    payload = tmp_path / "payload.tar.gz"
+    body = b"[[[0.0]]]"
+    with tarfile.open(payload, "w:gz") as tar:
+        info = tarfile.TarInfo("x.json")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"not read by the fake server")
+    fakes = str(ROOT / "tests" / "runner")
+    env = {
+        "PYTHONPATH": fakes + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "IRKIT_LOCAL_SERVER_FACTORY": "runner_fakes:FakeServer",
+        "IRKIT_LOCAL_LOAD_FN": "runner_fakes:slow_load",
+    }
+    return model, payload, env
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    model, payload, extra_env = _inputs(tmp_path)
+    port = _free_port()
+    env = {**os.environ, **extra_env}
+    log = open(tmp_path / "voila.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "irkit",
+            "app",
+            "--port",
+            str(port),
+            "--no-browser",
+            "--model",
+            str(model),
+            "--payload",
+            str(payload),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/", proc)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        log.close()
+
+
+def test_app_runs_a_local_job_to_a_recommendation(app_url):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(app_url, timeout=120_000)
+            page.get_by_text("Right-size your model").wait_for(timeout=120_000)
+            assert page.locator("text=Traceback").count() == 0
+            assert page.locator(".jp-InputArea").count() == 0  # sources stripped
+            select = page.locator("select[multiple]").first
+            labels = select.locator("option").all_inner_texts()
+            select.select_option(
+                label=next(lab for lab in labels if lab.split()[0] == "local.cpu1")
+            )
+            page.get_by_text("1 chosen").wait_for(timeout=10_000)
+            page.get_by_role("button", name="Run").click()
+            page.locator(".irkit-recommendation").wait_for(timeout=120_000)
+            assert "local.cpu1" in page.locator(".irkit-recommendation").inner_text()
+            page.locator(".irkit-chart svg").nth(1).wait_for(timeout=30_000)
+            assert page.get_by_text("Completed").count() >= 1
+            height = page.evaluate(
+                "Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollHeight))"
+            )
+            page.set_viewport_size({"width": 1200, "height": min(int(height) + 40, 6000)})
+            page.evaluate(
+                "window.scrollTo(0, 0); document.querySelectorAll('*').forEach(e => e.scrollTop = 0)"
+            )
+            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+        finally:
+            browser.close()
