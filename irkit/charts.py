@@ -19,6 +19,8 @@ import irkit.results as R
 from irkit._lazy import optional_import
 from irkit.charts_traffic import traffic_points
 from irkit.ranking import PARETO, RANK, SCORE, pareto_mask, recommend
+from irkit.results import label_parts as _label_parts
+from irkit.results import short_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,28 +34,10 @@ LABEL = "label"  # derived: a short configuration label
 RECOMMENDED_COLOR = "#d62728"
 # Tableau 10 without its red, which marks the recommendation and the SLO
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#eeca3b", "#72b7b2", "#ff9da6", "#9d755d", "#bab0ac")
-_ENV_PREFIXES = ("SAGEMAKER_TFS_", "SAGEMAKER_")
 
 
 def _alt() -> Any:
     return optional_import("altair")
-
-
-def short_label(config: str) -> str:
-    """``ml.c5.xlarge+OMP_NUM_THREADS=2+SAGEMAKER_TFS_ENABLE_BATCHING=true`` -> ``ml.c5.xlarge OMP_NUM_THREADS=2 ENABLE_BATCHING=true``."""
-    return " ".join(_label_parts(config))
-
-
-def _label_parts(config: str) -> list[str]:
-    head, *env = str(config).split("+")
-    parts = []
-    for item in env:
-        for prefix in _ENV_PREFIXES:
-            if item.startswith(prefix):
-                item = item[len(prefix):]
-                break
-        parts.append(item)
-    return [head, *parts]
 
 
 def _two_line_label(config: str) -> str:

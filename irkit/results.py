@@ -61,6 +61,7 @@ COLUMNS = (
 KIND_RECOMMENDATION = "recommendation"
 KIND_ENDPOINT = "endpoint"
 SERVERLESS = "serverless"
+_ENV_PREFIXES = ("SAGEMAKER_TFS_", "SAGEMAKER_")  # dropped from labels, not from column names
 
 # IR metric name -> column
 _METRICS = {
@@ -157,6 +158,24 @@ def backend_of(result: Mapping[str, Any]) -> str:
 def config_label(instance_type: str, env: Mapping[str, str]) -> str:
     """The same id the spec gives a configuration: ``ml.c5.xlarge+OMP_NUM_THREADS=2``."""
     return "+".join([instance_type, *(f"{k}={v}" for k, v in env.items())])
+
+
+def short_label(config: str) -> str:
+    """``ml.c5.xlarge+OMP_NUM_THREADS=2+SAGEMAKER_TFS_ENABLE_BATCHING=true`` -> ``ml.c5.xlarge OMP_NUM_THREADS=2 ENABLE_BATCHING=true``."""
+    return " ".join(label_parts(config))
+
+
+def label_parts(config: str) -> list[str]:
+    """The instance type, then each env parameter without a SAGEMAKER_/SAGEMAKER_TFS_ prefix."""
+    head, *env = str(config).split("+")
+    parts = []
+    for item in env:
+        for prefix in _ENV_PREFIXES:
+            if item.startswith(prefix):
+                item = item[len(prefix):]
+                break
+        parts.append(item)
+    return [head, *parts]
 
 
 def _env(rec: Mapping[str, Any]) -> dict[str, str]:
