@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -212,7 +213,8 @@ class JobPanel(Panel):
         }.get(self.status, "info")
         if self.status:
             count = f" ({self.done} of {self.total} configurations done)" if self.total else ""
-            self.status_html.value = (
-                f"<b>{self.status.replace('_', ' ').title()}</b>{count}: {self.message}"
-            )
+            state = self.status.replace("_", " ").title()
+            same = self.message.lower() == self.status.lower()
+            detail = "" if same else f": {html.escape(self.message)}"
+            self.status_html.value = f"<b>{state}</b>{count}{detail}"
         self.error_html.value = message_html(self.error)
