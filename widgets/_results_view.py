@@ -1,84 +1,35 @@
 """What the ResultsExplorer shows, as plain functions over the Describe-shaped result.
 
-They use ``irkit.results`` / ``irkit.ranking`` / ``irkit.charts`` when those modules provide the
-function, and a small equivalent here otherwise, so the explorer works with either.
+The frame, ranking, charts and report come from ``irkit.results``, ``irkit.ranking``,
+``irkit.charts`` and ``irkit.report``; this module only turns them into HTML for the panel.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
-COLUMNS = (
-    "recommendation_id",
-    "instance_type",
-    "environment",
-    "cost_per_hour",
-    "cost_per_inference",
-    "max_invocations",
-    "model_latency_ms",
-    "cpu_utilization",
-    "memory_utilization",
-)
+
+def ranked_frame(result: dict[str, Any], cost: int, latency: int, throughput: int) -> Any:
+    """Recommendation rows ranked best first (``score``, ``rank``, ``pareto``); importances are 1-5."""
+    from irkit import ranking, results
+
+    frame = results.to_frame(result or {})
+    return ranking.recommend(frame, cost, latency, throughput)
 
 
-def recommendations_frame(result: dict[str, Any]) -> Any:
-    """One row per InferenceRecommendation, with the COLUMNS above."""
-    import pandas as pd
-
-    rows = []
-    for rec in result.get("InferenceRecommendations") or []:
-        metrics = rec.get("Metrics", {})
-        env = (rec.get("ModelConfiguration") or {}).get("EnvironmentParameters") or []
-        rows.append(
-            {
-                "recommendation_id": rec.get("RecommendationId", ""),
-                "instance_type": (rec.get("EndpointConfiguration") or {}).get(
-                    "InstanceType", "serverless"
-                ),
-                "environment": ", ".join(f"{p['Key']}={p['Value']}" for p in env) or "defaults",
-                "cost_per_hour": metrics.get("CostPerHour"),
-                "cost_per_inference": metrics.get("CostPerInference"),
-                "max_invocations": metrics.get("MaxInvocations"),
-                "model_latency_ms": metrics.get("ModelLatency"),
-                "cpu_utilization": metrics.get("CpuUtilization"),
-                "memory_utilization": metrics.get("MemoryUtilization"),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
-def rank(frame: Any, cost: float, latency: float, throughput: float) -> Any:
-    """Sort by a weighted score in 0..1 (1 best): low cost/inference, low latency, high throughput."""
-    if frame.empty:
-        return frame.assign(score=[])
-
-    def scaled(column: str, higher_is_better: bool) -> Any:
-        values = frame[column].astype(float)
-        span = values.max() - values.min()
-        if not span > 0:
-            return values * 0 + 1.0  # all equal: every row is as good as the best
-        norm = (values - values.min()) / span
-        return norm if higher_is_better else 1 - norm
-
-    total = cost + latency + throughput
-    if total <= 0:
-        cost = latency = throughput = total = 1.0
-    score = (
-        cost * scaled("cost_per_inference", False)
-        + latency * scaled("model_latency_ms", False)
-        + throughput * scaled("max_invocations", True)
-    ) / total
-    return (
-        frame.assign(score=score.round(3))
-        .sort_values(["score", "cost_per_inference"], ascending=[False, True])
-        .reset_index(drop=True)
-    )
+def environment_text(row: Any, env_columns: list[str]) -> str:
+    parts = [f"{c}={row[c]}" for c in env_columns if isinstance(row[c], str) and row[c]]
+    return ", ".join(parts) or "container defaults"
 
 
 def table_html(ranked: Any) -> str:
-    if ranked.empty:
+    from irkit import results as R
+
+    if ranked is None or ranked.empty:
         return "<i>No recommendations yet.</i>"
+    env = R.env_columns(ranked)
     head = (
         "<tr><th>#</th><th>Instance type</th><th>Environment</th><th>$ / hour</th><th>$ / 1M inferences</th>"
         "<th>Max requests / min</th><th>Latency (ms)</th><th>Score</th></tr>"
@@ -86,111 +37,60 @@ def table_html(ranked: Any) -> str:
     body = []
     for i, row in ranked.iterrows():
         body.append(
-            f"<tr><td>{i + 1}</td><td>{html.escape(row.instance_type)}</td><td>{html.escape(row.environment)}</td>"
-            f"<td>{_num(row.cost_per_hour, 3)}</td><td>{_num(_per_million(row.cost_per_inference), 2)}</td>"
-            f"<td>{_num(row.max_invocations, 0)}</td><td>{_num(row.model_latency_ms, 0)}</td><td>{row.score:.2f}</td></tr>"
+            f"<tr><td>{i + 1}</td><td>{html.escape(str(row[R.INSTANCE_TYPE]))}</td>"
+            f"<td>{html.escape(environment_text(row, env))}</td>"
+            f"<td>{_num(row[R.COST_PER_HOUR], 3)}</td><td>{_num(_per_million(row[R.COST_PER_INFERENCE]), 2)}</td>"
+            f"<td>{_num(row[R.MAX_INVOCATIONS], 0)}</td><td>{_num(row[R.MODEL_LATENCY_MS], 0)}</td>"
+            f"<td>{float(row['score']):.2f}</td></tr>"
         )
-    style = "border-collapse:collapse;font-size:0.9em"
-    return f"<table class='irkit-table' style='{style}' border='1' cellpadding='4'>{head}{''.join(body)}</table>"
+    return (
+        "<table class='irkit-table' style='border-collapse:collapse;font-size:0.9em' border='1' "
+        f"cellpadding='4'>{head}{''.join(body)}</table>"
+    )
 
 
-def card_html(best: Any, estimate: bool = False) -> str:
-    """The recommendation card for the top-ranked row."""
-    if best is None:
+def card_html(ranked: Any) -> str:
+    """The recommendation card for the top-ranked row (or the empty state)."""
+    from irkit import results as R
+
+    if ranked is None or ranked.empty:
         return (
-            "<div style='border:1px dashed #999;padding:10px;border-radius:6px;color:#555'>"
+            "<div style='border:1px dashed #999;padding:10px;border-radius:6px;color:#555;max-width:760px'>"
             "The recommendation appears here when a job finishes.</div>"
         )
+    best = ranked.iloc[0]
+    estimate = str(best.get(R.PRICE_IS_ESTIMATE)) == "True"  # NA (unknown) is not an estimate
     note = " (estimated price of a local CPU set)" if estimate else ""
     return (
         "<div class='irkit-recommendation' style='border:2px solid #1b5e20;padding:10px 14px;border-radius:6px;"
         "background:#f1f8e9;max-width:760px'>"
-        f"<div style='font-size:0.9em;color:#555'>Recommendation</div>"
-        f"<div style='font-size:1.4em;font-weight:bold'>{html.escape(best.instance_type)}</div>"
-        f"<div>Environment: {html.escape(best.environment)}</div>"
-        f"<div>Serves up to <b>{_num(best.max_invocations, 0)} requests/minute</b> at "
-        f"<b>{_num(best.model_latency_ms, 0)} ms</b> latency, for <b>${_num(best.cost_per_hour, 3)}/hour</b>{note} "
-        f"(${_num(_per_million(best.cost_per_inference), 2)} per million inferences).</div></div>"
+        "<div style='font-size:0.9em;color:#555'>Recommendation</div>"
+        f"<div style='font-size:1.4em;font-weight:bold'>{html.escape(str(best[R.INSTANCE_TYPE]))}</div>"
+        f"<div>Environment: {html.escape(environment_text(best, R.env_columns(ranked)))}</div>"
+        f"<div>Serves up to <b>{_num(best[R.MAX_INVOCATIONS], 0)} requests/minute</b> at "
+        f"<b>{_num(best[R.MODEL_LATENCY_MS], 0)} ms</b> latency, for <b>${_num(best[R.COST_PER_HOUR], 3)}/hour</b>"
+        f"{note} (${_num(_per_million(best[R.COST_PER_INFERENCE]), 2)} per million inferences).</div></div>"
     )
 
 
 def charts(result: dict[str, Any], ranked: Any) -> list[Any]:
-    """Cost vs latency (the Pareto view), throughput per configuration, and the load curve when known."""
-    import altair as alt
-    import pandas as pd
+    """Cost vs latency (Pareto), max invocations per configuration, and the step curves when known."""
+    from irkit import charts as C
+    from irkit.report import latency_threshold_ms
 
-    out = []
-    if not ranked.empty:
-        frame = ranked.assign(
-            per_million=ranked.cost_per_inference.astype(float) * 1e6,
-            label=ranked.instance_type + " " + ranked.environment,
-        )
-        out.append(
-            alt.Chart(frame, title="Cost vs latency (lower left is better)")
-            .mark_circle(size=120)
-            .encode(
-                x=alt.X(
-                    "model_latency_ms:Q", title="latency (ms)", scale=_room(frame.model_latency_ms)
-                ),
-                y=alt.Y(
-                    "per_million:Q",
-                    title="$ per million inferences",
-                    scale=_room(frame.per_million),
-                ),
-                color=alt.Color("label:N", title="configuration"),
-                tooltip=["label", "max_invocations", "model_latency_ms", "cost_per_hour"],
-            )
-            .properties(width=360, height=220)
-        )
-        out.append(
-            alt.Chart(frame, title="Max requests per minute")
-            .mark_bar()
-            .encode(
-                x=alt.X("max_invocations:Q", title="requests / minute"),
-                y=alt.Y("label:N", title=None, sort="-x"),
-            )
-            .properties(width=360, height=28 * len(frame) + 20)
-        )
-    steps = pd.DataFrame((result.get("irkit") or {}).get("steps") or [])
-    if not steps.empty and {"users", "rps", "config_id"} <= set(steps.columns):
-        out.append(
-            alt.Chart(steps, title="Throughput as users grow")
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("users:Q", title="concurrent users"),
-                y=alt.Y("rps:Q", title="requests / second"),
-                color=alt.Color("config_id:N", title="configuration"),
-            )
-            .properties(width=360, height=220)
-        )
-    return out
-
-
-def _room(values: Any) -> Any:
-    """A scale from 0 with 15% headroom, so the largest point is not drawn on the chart's edge."""
-    import altair as alt
-
-    top = float(values.astype(float).max() or 1.0)
-    return alt.Scale(domain=[0, top * 1.15], nice=True)
-
-
-def report_html(result: dict[str, Any], ranked: Any) -> str:
-    """A self-contained HTML report: irkit.report's when it exists, else the card and table."""
-    try:
-        from irkit import report
-
-        render = getattr(report, "render_html", None)
-        if render is not None:
-            return str(render(result))
-    except ImportError:
-        pass
-    best = None if ranked.empty else ranked.iloc[0]
-    name = html.escape(str(result.get("JobName", "job")))
-    return (
-        f"<html><head><meta charset='utf-8'><title>{name}</title></head><body><h1>Right-size report: {name}</h1>"
-        f"<p>Status: {html.escape(str(result.get('Status')))}</p>{card_html(best)}<h2>All configurations</h2>"
-        f"{table_html(ranked)}</body></html>"
+    drawn = C.result_charts(
+        result,
+        ranked=ranked if ranked is not None and len(ranked) else None,
+        threshold_ms=latency_threshold_ms(result),
     )
+    return list(drawn.values())
+
+
+def report_html(result: dict[str, Any], cost: int, latency: int, throughput: int) -> str:
+    """irkit.report's self-contained HTML page, ranked with the panel's importances."""
+    from irkit import report
+
+    return str(report.render_html(result, cost=cost, latency=latency, throughput=throughput))
 
 
 def _per_million(cost_per_inference: Any) -> float | None:
@@ -199,6 +99,7 @@ def _per_million(cost_per_inference: Any) -> float | None:
 
 def _num(value: Any, digits: int) -> str:
     try:
-        return f"{float(value):,.{digits}f}"
+        number = float(value)
     except (TypeError, ValueError):
         return "n/a"
+    return "n/a" if math.isnan(number) else f"{number:,.{digits}f}"

@@ -146,7 +146,8 @@ def test_app_runs_a_local_job_to_a_recommendation(app_url):
             assert "local.cpu1" in page.locator(".irkit-recommendation").inner_text()
             page.locator(".irkit-chart svg").nth(1).wait_for(timeout=30_000)
             assert page.get_by_text("Completed").count() >= 1
-            page.get_by_text("Download the report (HTML)").wait_for(timeout=30_000)
+            page.get_by_role("button", name="Make the report").click()
+            page.get_by_text("-report.html").wait_for(timeout=60_000)
             run_button = page.get_by_role("button", name="Run")
             deadline = time.monotonic() + 30
             while not run_button.is_enabled() and time.monotonic() < deadline:

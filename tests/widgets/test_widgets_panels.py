@@ -175,27 +175,45 @@ def test_results_explorer_reranks_live():
     rows = [("local.cpu1", 0.05, 600.0, 40.0), ("local.cpu2", 0.10, 3000.0, 10.0)]
     explorer = ResultsExplorer(fake_result("j", rows), show_charts=False)
     explorer.cost_slider.value, explorer.latency_slider.value, explorer.throughput_slider.value = (
-        0.0,
-        1.0,
-        0.0,
+        1,
+        5,
+        1,
     )
     assert explorer.best_id == "j/1"  # the faster one
     rows = [("local.cpu1", 0.05, 600.0, 40.0), ("local.cpu2", 0.50, 700.0, 35.0)]
     explorer.result = fake_result("k", rows)
-    explorer.latency_slider.value, explorer.cost_slider.value = 0.0, 1.0
+    explorer.latency_slider.value, explorer.cost_slider.value = 1, 5
     assert explorer.best_id == "k/0"  # the cheaper one per inference
     assert (
         "local.cpu1" in explorer.card_html.value and "requests/minute" in explorer.card_html.value
     )
-    assert "data:text/html;base64" in explorer.download_html.value
+    assert explorer.table_html.value.index("local.cpu1") < explorer.table_html.value.index(
+        "local.cpu2"
+    )
     assert explorer.deploy_button.layout.display == "none"  # local backend: no Deploy
+
+
+def test_results_explorer_report_download():
+    explorer = ResultsExplorer(
+        fake_result("j", [("local.cpu1", 0.05, 600.0, 40.0)]), show_charts=False
+    )
+    assert explorer.download_html.value == ""
+    explorer.make_report()
+    assert (
+        "data:text/html;base64" in explorer.download_html.value
+        and "j-report.html" in explorer.download_html.value
+    )
+    explorer.cost_slider.value = 5
+    assert explorer.download_html.value == ""  # stale after a re-rank
 
 
 def test_results_explorer_charts_and_empty_states():
     explorer = ResultsExplorer()
     assert "appears here" in explorer.card_html.value and explorer.table_html.value == ""
+    assert explorer.sliders.layout.display == "none"
     explorer.result = fake_result("j", [("local.cpu1", 0.05, 600.0, 40.0)])
     assert explorer.charts_html.value.count("<svg") >= 2
+    assert explorer.sliders.layout.display is None
     explorer.result = {
         "JobName": "x",
         "Status": "FAILED",
