@@ -34,8 +34,9 @@ def _rec(rid, itype, env, cph, rpm, lat, cpu=None, mem=None, setup=None, serverl
         "RecommendationId": f"resnet50-advanced/{rid}",
         "Metrics": metrics,
         "EndpointConfiguration": endpoint,
+        # IR omits EnvironmentParameters when there are none (the API's minimum length is 1)
         "ModelConfiguration": {"EnvironmentParameters": [
-            {"Key": k, "ValueType": "String", "Value": v} for k, v in env.items()]},
+            {"Key": k, "ValueType": "String", "Value": v} for k, v in env.items()]} if env else {},
         "InvocationStartTime": "2024-05-02T10:14:03.120000+00:00",
         "InvocationEndTime": "2024-05-02T10:31:47.530000+00:00",
     }
