@@ -3,11 +3,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
 import irkit.results as R
 from irkit.results import ResultError, to_frame
-
-from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
 
 def test_one_row_per_recommendation_and_endpoint(sagemaker_result):

@@ -7,11 +7,11 @@ import sys
 import textwrap
 
 import pytest
+from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
 from irkit import history
 from irkit.cli import main
 from irkit.store import Store
-from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
 
 def test_import_round_trip(sagemaker_result):

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import re
 
+from results_data import LOCAL_FILE, SAGEMAKER_FILE
+
 from irkit.cli import main
 from irkit.history import import_result
 from irkit.ranking import recommend
 from irkit.report import build_report, render_html, write_report
 from irkit.results import to_frame
-from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -95,7 +95,7 @@ def sagemaker() -> dict:
 
 def _steps(config_id, rps_curve, p95_curve, cpu_curve):
     out, start = [], 0.0
-    for i, (rps, p95, cpu) in enumerate(zip(rps_curve, p95_curve, cpu_curve)):
+    for i, (rps, p95, cpu) in enumerate(zip(rps_curve, p95_curve, cpu_curve, strict=True)):
         requests = int(rps * 15)
         out.append({"config_id": config_id, "step": i, "users": i + 1, "start_s": start, "duration_s": 15.0,
                     "requests": requests, "errors": 0 if i < 3 else 1, "rps": rps,
