@@ -56,9 +56,13 @@ class RightSizeApp(Panel):
             self.instances.selected = (self.instances.select.options[0][1],)
         self._link((self.job, "backend_name"), (self.instances, "backend"))
         self._observe(self.job, self._on_result, "result")
-        advanced = w.Accordion(children=[self.hyperparameters.box, self.stopping.box])
-        advanced.set_title(0, "Container settings to compare (optional)")
-        advanced.set_title(1, "When to stop a test (optional)")
+        settings = w.Accordion(
+            children=[self.hyperparameters.box],
+            titles=("Container settings to compare (optional)",),
+        )
+        stopping = w.Accordion(
+            children=[self.stopping.box], titles=("When to stop a test (optional)",)
+        )
         self.box = w.VBox(
             [
                 w.HTML(
@@ -71,7 +75,8 @@ class RightSizeApp(Panel):
                 self.instances.box,
                 heading("3. Traffic", "How many simulated users send requests, over time."),
                 self.traffic.box,
-                advanced,
+                settings,
+                stopping,
                 heading("4. Run"),
                 self.job.box,
                 heading("5. Recommendation"),

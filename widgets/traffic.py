@@ -236,7 +236,7 @@ class StoppingPanel(Panel):
         self.max_box = w.BoundedIntText(
             min=0,
             max=10_000_000,
-            description="Stop at requests/minute (0 = no limit)",
+            description="Max requests/min (0 = none)",
             style=style,
             layout=w.Layout(width="360px"),
         )

@@ -141,9 +141,14 @@ def test_app_runs_a_local_job_to_a_recommendation(app_url):
                 label=next(lab for lab in labels if lab.split()[0] == "local.cpu1")
             )
             page.get_by_text("1 chosen").wait_for(timeout=10_000)
+            page.get_by_text("Container settings to compare (optional)").click()
+            page.get_by_role("button", name="Add variable").click()
+            page.get_by_placeholder("values, comma separated: 1, 2").fill("1")
+            page.get_by_text("When to stop a test (optional)").click()
             page.get_by_role("button", name="Run").click()
             page.locator(".irkit-recommendation").wait_for(timeout=120_000)
-            assert "local.cpu1" in page.locator(".irkit-recommendation").inner_text()
+            card = page.locator(".irkit-recommendation").inner_text()
+            assert "local.cpu1" in card and "OMP_NUM_THREADS=1" in card
             page.locator(".irkit-chart svg").nth(1).wait_for(timeout=30_000)
             assert page.get_by_text("Completed").count() >= 1
             page.get_by_role("button", name="Make the report").click()
