@@ -183,3 +183,48 @@ def trend(
     if not frames:
         return to_frame({"InferenceRecommendations": []})
     return pd.concat(frames, ignore_index=True)
+
+
+EXAMPLE_RESULT = "example_result.json"  # irkit/data: a short local run, for a fresh history
+
+
+def example_result() -> dict[str, Any]:
+    """irkit's bundled example result (a short local job on two CPU sets, with its curves)."""
+    import json
+    from importlib.resources import files
+
+    return dict(json.loads(files("irkit").joinpath("data", EXAMPLE_RESULT).read_text()))
+
+
+def load_or_example(
+    ref: str = "latest", store: Store | str | None = None, *, backend: str | None = None
+) -> dict[str, Any]:
+    """The result of ``ref`` (a job id, name or ``latest``, newest finished job of ``backend``).
+
+    When ``ref`` is ``latest`` and the history has no finished job, it says so and returns the
+    bundled example result, so notebook 06 still runs on a fresh machine. A named job that is
+    not there is an error.
+    """
+    s = _store(store)
+    if ref != "latest":
+        return s.result(ref)
+    for job in s.list_jobs(backend=backend):
+        if job.get("result") and job["status"] == states.COMPLETED:
+            return dict(job["result"])
+    where = f" for backend {backend!r}" if backend else ""
+    print(f"irkit: the job history in {s.path} has no finished job{where}; showing the bundled "
+          "example result instead (run notebook 04 or 05 to see your own).")
+    return example_result()
+
+
+def previous_result(result: dict[str, Any], store: Store | str | None = None) -> dict[str, Any] | None:
+    """The newest finished job before ``result``: of the same job name if there is one, else any."""
+    s = _store(store)
+    created = _epoch(result.get("CreationTime"))
+    arn = result.get("JobArn")
+    candidates = [j for j in s.list_jobs() if j.get("result") and j["status"] == states.COMPLETED
+                  and j["result"].get("JobArn") != arn
+                  and (created is None or j["created_at"] < created)]
+    same = [j for j in candidates if j["job_name"] == result.get("JobName")]
+    pick = (same or candidates or [None])[0]
+    return None if pick is None else dict(pick["result"])
