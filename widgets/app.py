@@ -15,6 +15,8 @@ from .model_source import ModelSourcePanel
 from .results_explorer import ResultsExplorer
 from .traffic import StoppingPanel, TrafficPanel
 
+SPEC_KEYS_FROM_SAGEMAKER_OPTIONS = ("sample_payload_url", "supported_content_types")
+
 
 class RightSizeApp(Panel):
     """Model -> instance types -> settings -> traffic -> stopping -> Run -> recommendation and charts."""
@@ -110,6 +112,12 @@ class RightSizeApp(Panel):
             ]
         else:
             data["supported_instance_types"] = types
+        if (
+            self.job.backend_name == "sagemaker"
+        ):  # the spec carries the S3 payload; the rest goes to submit
+            for key in SPEC_KEYS_FROM_SAGEMAKER_OPTIONS:
+                if self.sagemaker_options.get(key):
+                    data[key] = self.sagemaker_options[key]
         return JobSpec.from_dict(data)
 
     @property
@@ -119,7 +127,11 @@ class RightSizeApp(Panel):
     def _submit_kwargs(self, backend_name: str) -> dict[str, Any]:
         if backend_name == "local":
             return self.model.files()
-        return dict(self.sagemaker_options)
+        return {
+            k: v
+            for k, v in self.sagemaker_options.items()
+            if k not in SPEC_KEYS_FROM_SAGEMAKER_OPTIONS
+        }
 
     def _on_result(self, change: Any) -> None:
         self.results.backend = self.job._backend

@@ -280,3 +280,28 @@ def test_right_size_app_reports_missing_choices(tmp_path):
     app.model.source = "upload"
     with pytest.raises(Exception, match="model archive"):
         app.to_spec()
+
+
+def test_right_size_app_sagemaker_options_split_between_spec_and_submit(tmp_path):
+    class CloudFake(FakeBackend):
+        name = "sagemaker"
+
+        def deploy(self, recommendation_id, job=None):
+            return "ep"
+
+    backend = CloudFake()
+    options = {
+        "sample_payload_url": "s3://bucket/payload.tar.gz",
+        "role_arn": "arn:aws:iam::111122223333:role/r",
+        "model_package_version_arn": "arn:aws:sagemaker:us-east-1:111122223333:model-package/g/1",
+    }
+    app = RightSizeApp(backend, workdir=tmp_path, sagemaker_options=options, poll_s=0.01)
+    assert all(v.startswith("ml.") for _, v in app.instances.select.options)
+    app.instances.select.value = ("ml.c5.xlarge",)
+    app.traffic.step_duration.value = 120
+    assert app.spec.sample_payload_url == "s3://bucket/payload.tar.gz"
+    app.job.run()
+    app.job.wait(5)
+    assert app.job.status == "COMPLETED", app.job.error
+    assert set(backend.calls[0][2]) == {"role_arn", "model_package_version_arn"}
+    assert app.results.deploy_button.layout.display is None
