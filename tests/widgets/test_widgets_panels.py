@@ -305,3 +305,36 @@ def test_right_size_app_sagemaker_options_split_between_spec_and_submit(tmp_path
     assert app.job.status == "COMPLETED", app.job.error
     assert set(backend.calls[0][2]) == {"role_arn", "model_package_version_arn"}
     assert app.results.deploy_button.layout.display is None
+
+
+def test_model_source_upload_saves_files(tmp_path):
+    import datetime
+
+    from irkit.widgets import ModelSourcePanel
+
+    NOW = datetime.datetime.now(datetime.timezone.utc)  # noqa: N806
+    panel = ModelSourcePanel(tmp_path)
+    panel.source_toggle.value = "upload"
+    assert len(panel.errors) == 2 and panel.upload_box.layout.display is None
+    panel.image_upload.value = (
+        {
+            "name": "cat.jpg",
+            "type": "image/jpeg",
+            "size": 3,
+            "content": memoryview(b"jpg"),
+            "last_modified": NOW,
+        },
+    )
+    panel.model_upload.value = (
+        {
+            "name": "my-model.tar.gz",
+            "type": "application/gzip",
+            "size": 2,
+            "content": memoryview(b"gz"),
+            "last_modified": NOW,
+        },
+    )
+    assert panel.errors == []
+    files = panel.files()
+    assert open(files["payload"], "rb").read() == b"jpg" and files["payload"].endswith("cat.jpg")
+    assert open(files["model"], "rb").read() == b"gz"
