@@ -226,5 +226,5 @@ def previous_result(result: dict[str, Any], store: Store | str | None = None) ->
                   and j["result"].get("JobArn") != arn
                   and (created is None or j["created_at"] < created)]
     same = [j for j in candidates if j["job_name"] == result.get("JobName")]
-    pick = (same or candidates or [None])[0]
-    return None if pick is None else dict(pick["result"])
+    picks = same or candidates
+    return dict(picks[0]["result"]) if picks else None
