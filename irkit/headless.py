@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -220,7 +221,11 @@ def run_notebooks(
         run.exit_code = manifest["exit_code"]
         folder.write_manifest(manifest)
         if folder.is_s3:
-            manifest["uploaded_to"] = folder.upload(uploader)
+            try:
+                manifest["uploaded_to"] = folder.upload(uploader)
+            except Exception as exc:  # never hide the run's own error behind an upload error
+                print(f"irkit: warning: upload of {folder.path} failed: {exc}", file=sys.stderr)
+                error = error or exc
     if error is not None:
         raise error
     return run
