@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from headless_fixtures import recorded_result, recording_notebook
 
 from irkit.cli import main
 from irkit.errors import EXIT_REGRESSION
 from irkit.store import Store
-
-from headless_fixtures import recorded_result, recording_notebook
 
 
 def _baseline(name="baseline"):

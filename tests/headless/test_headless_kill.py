@@ -10,11 +10,10 @@ import sys
 import time
 
 import pytest
+from headless_fixtures import write_notebook
 
 from irkit.cli import main
 from irkit.store import Store
-
-from headless_fixtures import write_notebook
 
 STEPS_THEN_SLEEP = (
     'job_name = "killed"',

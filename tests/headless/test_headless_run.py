@@ -6,14 +6,13 @@ import json
 
 import nbformat
 import pytest
+from headless_fixtures import recorded_result, recording_notebook, write_notebook
 
 from irkit.cli import main
 from irkit.headless import run_notebooks
 from irkit.notebook_exec import NotebookFailedError
 from irkit.run_params import RunParameters
 from irkit.store import Store
-
-from headless_fixtures import recorded_result, recording_notebook, write_notebook
 
 TYPED = """\
 assert type(count) is int, type(count)

@@ -6,13 +6,12 @@ import json
 
 import boto3
 import pytest
+from headless_fixtures import recorded_result, recording_notebook, write_notebook
 from moto import mock_aws
 
 from irkit.errors import SpecError
 from irkit.headless import run_notebooks
 from irkit.run_folder import RunFolder, split_s3
-
-from headless_fixtures import recorded_result, recording_notebook, write_notebook
 
 
 def test_split_s3():

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from headless_fixtures import write_notebook
 
 from irkit.headless import run_notebooks
 from irkit.scrub import REDACTED, Scrubber, secret_env_values
-
-from headless_fixtures import write_notebook
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 TEMP_KEY_ID = "ASIAY34FZKBOKMUTVV7A"
