@@ -45,10 +45,10 @@ class InspectionReport:
         return {"path": self.path, "kind": self.kind, "valid": self.valid, "problems": self.problems,
                 "warnings": self.warnings, "details": self.details}
 
-    def raise_for_problems(self) -> InspectionReport:
+    def raise_for_problems(self) -> None:
+        """PackagingError listing the problems, if any."""
         if self.problems:
             raise PackagingError(f"{self.path}: " + "; ".join(self.problems))
-        return self
 
     def __str__(self) -> str:
         lines = [f"{self.path} ({self.kind}): {'VALID' if self.valid else 'INVALID'}"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -70,10 +71,15 @@ def export_savedmodel(model: Any, export_dir: str | Path, version: int = 1) -> P
     if not hasattr(model, "export"):
         raise PackagingError(f"{type(model).__name__} is not a Keras 3 model (it has no .export)")
     target.parent.mkdir(parents=True, exist_ok=True)
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.WARNING)  # "INFO: Assets written to ..." even with verbose=False
     try:
         model.export(str(target), format="tf_saved_model", verbose=False)
     except (ValueError, TypeError) as exc:
         raise PackagingError(f"cannot export the model to {str(target)!r}: {exc}") from exc
+    finally:
+        tf_logger.setLevel(level)
     if not (target / "saved_model.pb").is_file():
         raise PackagingError(f"export to {str(target)!r} wrote no saved_model.pb")
     return target
