@@ -44,7 +44,7 @@ class RandomWeightsWarning(UserWarning):
 class Prediction(NamedTuple):
     label: str
     probability: float
-    index: int
+    class_index: int
 
 
 def _keras() -> Any:

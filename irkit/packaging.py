@@ -158,6 +158,7 @@ def sample_bodies(image: Any = None, samples: tuple[str, ...] | list[str] = ("li
             model_lib.to_rgb_image(source).resize(model_lib.INPUT_SIZE).save(buffer, format="JPEG", quality=90)
             bodies[name] = buffer.getvalue()
         elif kind == "npy":
+            assert batch is not None  # needs_array
             buffer = io.BytesIO()
             np.save(buffer, batch, allow_pickle=False)
             bodies[name] = buffer.getvalue()

@@ -98,13 +98,13 @@ def test_predict_returns_top_k_sorted_with_imagenet_labels(tiny_keras_model, top
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(0.0 <= p <= 1.0 for p in probabilities)
     names = model_lib.class_names()
-    assert all(p.label == names[p.index] for p in predictions)
+    assert all(p.label == names[p.class_index] for p in predictions)
 
 
 def test_predict_accepts_an_image_and_matches_the_preprocessed_batch(tiny_keras_model):
     from_image = model_lib.predict(tiny_keras_model, model_lib.sample_image(), top=3)
     from_batch = model_lib.predict(tiny_keras_model, model_lib.preprocess(model_lib.sample_image()), top=3)
-    assert [p.index for p in from_image] == [p.index for p in from_batch]
+    assert [p.class_index for p in from_image] == [p.class_index for p in from_batch]
 
 
 def test_predict_rejects_a_bad_top(tiny_keras_model):
