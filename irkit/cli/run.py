@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -62,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         notebooks = [*walk_notebooks(args.notebooks_dir), *notebooks]
     if not notebooks:
         raise SpecError("NOTEBOOK", "give at least one notebook, or --all")
-    stems = [str(n).rsplit("/", 1)[-1].removesuffix(".ipynb") for n in notebooks]
+    # a -f section may name any notebook beside the ones run (tests/notebook_params.yaml has "app")
+    folders = {Path(n).parent for n in notebooks}
+    stems = {Path(n).stem for n in notebooks} | {p.stem for d in folders for p in d.glob("*.ipynb")}
     params = run_params.RunParameters()
     for path in args.parameters_file:
         params = params.merged(run_params.load_file(path, stems))
