@@ -124,3 +124,11 @@ def test_sample_image_and_class_names_are_offline():
         assert image.size == (451, 300)
     names = model_lib.class_names()
     assert len(names) == 1000 and "tabby" in names[281]
+
+
+def test_predict_reuses_one_tf_function_per_model(tiny_keras_model):
+    model_lib.predict(tiny_keras_model, model_lib.sample_image(), top=1)
+    first = model_lib._PREDICT_FNS[tiny_keras_model]
+    model_lib.predict(tiny_keras_model, model_lib.sample_image(), top=1)
+    assert model_lib._PREDICT_FNS[tiny_keras_model] is first
+    assert first.experimental_get_tracing_count() == 1

@@ -67,6 +67,12 @@ def test_payload_with_every_sample_kind(tmp_path):
     assert np.asarray(wrapped["instances"]).shape == (1, 224, 224, 3)
     assert array.shape == (1, 224, 224, 3) and array.dtype == np.float32
     assert packaging.payload_content_types(kinds) == ["application/json", "application/x-npy", "image/jpeg"]
+    report = packaging.inspect(out)
+    assert report.valid, report.problems
+    samples = report.details["samples"]
+    assert samples["sample.jpg"]["image_size"] == [224, 224]
+    assert samples["sample-instances.json"]["form"] == "instances"
+    assert samples["sample.npy"]["dtype"] == "float32"
 
 
 def test_unknown_sample_kind_is_named(tmp_path):
