@@ -109,11 +109,11 @@ def _load(path: Path) -> Any:
 
 def _plan(paths: Sequence[Path], params: RunParameters) -> list[tuple[Path, Any, dict[str, Any] | None]]:
     """Load the notebooks and check that every common parameter is declared by one of them."""
-    plan = [(p, _load(p), None) for p in paths]
-    plan = [(p, nb, declared_parameters(nb)) for p, nb, _ in plan]
+    notebooks = [(p, _load(p)) for p in paths]
+    plan = [(p, nb, declared_parameters(nb)) for p, nb in notebooks]
     declaring = [d for _, _, d in plan if d is not None]
     if declaring:
-        known = set().union(*declaring)
+        known: set[str] = set().union(*declaring)
         for name in params.common:
             if name not in known:
                 raise SpecError(f"-p {name}", "is not a parameter of any notebook in this run "
