@@ -117,3 +117,27 @@ def test_api_raises_notebook_failed_error(tmp_path, monkeypatch):
     with pytest.raises(NotebookFailedError, match=r"bad.ipynb failed: ZeroDivisionError") as info:
         run_notebooks([nb], tmp_path / "runs")
     assert info.value.exit_code == 1 and info.value.cell_index is not None
+
+
+def test_all_runs_numbered_notebooks_in_order_and_skips_the_app(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    nbs = tmp_path / "nbs"
+    result_file = tmp_path / "result.json"
+    result_file.write_text(json.dumps(recorded_result(job_name="walk")))
+    write_notebook(nbs / "02_second.ipynb", 'workdir = "irkit-work"', "print('second', workdir)")
+    write_notebook(nbs / "01_first.ipynb", "top = 5", "print('first', top)")
+    recording_notebook(nbs / "04_job.ipynb")
+    write_notebook(nbs / "06_last.ipynb", 'job = "latest"', "print('last', job)")
+    write_notebook(nbs / "app.ipynb", "x = 1", "raise RuntimeError('the app is not a step')")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"'*': {{result_file: {result_file}}}\n01_first: {{top: 2}}\napp: {{x: 3}}\n")
+    code = main(["run", "--all", "--notebooks-dir", str(nbs), "--out", str(tmp_path / "runs"), "-f", str(params)])
+    assert code == 0, capsys.readouterr().err
+    (folder,) = (tmp_path / "runs").iterdir()
+    manifest = json.loads((folder / "run.json").read_text())
+    assert folder.name.endswith("-all")
+    assert [n["name"] for n in manifest["notebooks"]] == ["01_first", "02_second", "04_job", "06_last"]
+    assert "first 2" in _outputs(folder / "01_first.ipynb")
+    (job,) = Store().list_jobs()
+    assert f"last {job['job_id']}" in _outputs(folder / "06_last.ipynb")
+    assert not (folder / "app.ipynb").exists()
