@@ -1,9 +1,29 @@
-"""Placeholder: this command group is not built yet."""
+"""``irkit serve MODEL [--port P] [--host 127.0.0.1] [--instance-type local.cpuN]``: the local model server.
+
+It speaks SageMaker's container contract (GET /ping, POST /invocations) and reads the TF Serving
+container's env knobs; see docs/local-server.md. Runs in the foreground until Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # noqa: ARG001
-    return None
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "serve", help="serve a SavedModel or model.tar.gz with SageMaker's container contract",
+        description="Serve a model locally: GET /ping, POST /invocations (JSON, npy, JPEG, PNG). "
+        "Env knobs: SAGEMAKER_TFS_ENABLE_BATCHING, SAGEMAKER_TFS_MAX_BATCH_SIZE, "
+        "SAGEMAKER_TFS_BATCH_TIMEOUT_MICROS, SAGEMAKER_GUNICORN_WORKERS, OMP_NUM_THREADS, "
+        "TF_NUM_INTRAOP_THREADS, TF_NUM_INTEROP_THREADS.",
+    )
+    from irkit.backends.local.server_main import add_arguments
+
+    add_arguments(parser)
+    parser.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from irkit.backends.local.server_main import serve
+
+    return serve(args)

@@ -1,0 +1,159 @@
+"""Start the model server: ``python -m irkit.backends.local.server MODEL [options]`` / ``irkit serve``.
+
+The parent pins itself to the CPU set (workers inherit it), extracts a model.tar.gz once, binds the
+socket (port 0 picks a free one; ``--port-file`` tells it to whoever started us), then runs uvicorn:
+one process, or a supervisor and ``SAGEMAKER_GUNICORN_WORKERS`` workers sharing the socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from irkit.errors import IrkitError, SpecError
+
+APP_FACTORY = "irkit.backends.local.server:app_from_env"
+DEFAULT_PORT = 8080  # SageMaker's containers listen on 8080
+STARTUP_FAILURE = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="model.tar.gz or SavedModel folder (TF Serving layout: highest version)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8080; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--instance-type", help="local.cpuN: pin the server to N CPUs")
+    parser.add_argument("--cpus", help="pin to these CPU ids, e.g. 0,1 (overrides --instance-type)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: $SAGEMAKER_GUNICORN_WORKERS or 1)")
+    parser.add_argument("--port-file", help="write the bound port to this file once listening")
+    parser.add_argument("--work-dir", help="extract model.tar.gz here (default: a temporary folder)")
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+
+
+def parse_cpus(text: str) -> list[int]:
+    cpus: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        try:
+            cpus.extend(range(int(low), int(high or low) + 1))
+        except ValueError:
+            raise SpecError("--cpus", f"{text!r} is not a list of CPU ids like 0,1 or 0-3") from None
+    if not cpus:
+        raise SpecError("--cpus", f"{text!r} names no CPU")
+    return cpus
+
+
+def pin_cpus(cpus: str | None, instance_type: str | None) -> list[int] | None:
+    """Pin this process (and so its future workers) to a CPU set; returns it."""
+    if cpus:
+        chosen = parse_cpus(cpus)
+    elif instance_type:
+        from irkit.instances import local_profile
+
+        chosen = list(local_profile(instance_type).cpus)
+    else:
+        return None
+    try:
+        os.sched_setaffinity(0, chosen)
+    except OSError as exc:
+        raise SpecError("--cpus", f"cannot pin to CPUs {chosen}: {exc}") from None
+    return chosen
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise IrkitError(f"cannot listen on {host}:{port} (--host/--port): {exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def write_port_file(path: str, port: int) -> None:
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(str(port))
+    partial.replace(target)
+
+
+def run_uvicorn(sock: socket.socket, workers: int, log_level: str) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(APP_FACTORY, factory=True, workers=workers, log_level=log_level, access_log=False,
+                            lifespan="on", http="h11", loop="asyncio", timeout_graceful_shutdown=5,
+                            server_header=False)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM/SIGINT. Raises IrkitError for bad settings, model or address."""
+    from irkit.backends.local.decode import image_preprocessor
+    from irkit.backends.local.modelhost import resolve_savedmodel
+    from irkit.backends.local.server_settings import WORKERS, ServerSettings
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = ServerSettings.from_env()
+    workers = args.workers or settings.workers
+    if workers < 1:
+        raise SpecError("--workers", "must be at least 1")
+    os.environ[WORKERS] = str(workers)
+    try:
+        image_preprocessor(settings.image_preprocess)
+    except ValueError as exc:
+        raise IrkitError(str(exc)) from None
+    pin_cpus(args.cpus, args.instance_type)
+    os.environ.update(settings.thread_env())
+    own_work_dir = args.work_dir is None
+    work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="irkit-serve-"))
+    try:
+        model_dir = resolve_savedmodel(args.model, extract_to=work_dir / "model")
+        from irkit.backends.local.server import MODEL_DIR_ENV
+
+        os.environ[MODEL_DIR_ENV] = str(model_dir)
+        sock = bind_socket(args.host, args.port)
+        port = sock.getsockname()[1]
+        if args.port_file:
+            write_port_file(args.port_file, port)
+        print(f"irkit serve: {model_dir} on http://{args.host}:{port} ({workers} worker(s)); "
+              f"POST /invocations, GET /ping", file=sys.stderr, flush=True)
+        try:
+            return run_uvicorn(sock, workers, args.log_level)
+        finally:
+            sock.close()
+    finally:
+        if own_work_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m irkit.backends.local.server",
+                                     description="Serve a SavedModel with SageMaker's container contract.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return serve(args)
+    except IrkitError as exc:
+        print(f"irkit: error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
