@@ -160,6 +160,8 @@ async def ping(request: Request) -> Response:
 
 async def model_status(request: Request) -> Response:
     """TF Serving's ``GET /v1/models/<name>``."""
+    if ":" in request.path_params["name"]:  # GET .../<name>:predict
+        raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
     ready = request.app.state.serving.host is not None
     state = "AVAILABLE" if ready else "LOADING"
     return json_response({"model_version_status": [{"version": "1", "state": state,
