@@ -98,6 +98,9 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 256
     capacity: _Capacity
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a load generator being stopped) is normal here: stay quiet."""
+
 
 class CapacityServer:
     """``slots`` x ``service_ms`` on 127.0.0.1 in a background thread; ``url`` once started."""

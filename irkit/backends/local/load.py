@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -193,7 +194,7 @@ def run_load(
         "traffic": _traffic_dict(traffic) if open_loop is None else None,
         "payload_path": str(payload.resolve()), "content_type": content_type, "path": path,
         "headers": dict(headers or {}), "threshold_ms": latency_threshold_ms,
-        "results_path": str(results_path), "generators": max(1, workers),
+        "results_path": str(results_path), "generators": max(1, workers), "parent_pid": os.getpid(),
     }
     config_path = Path(workdir) / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -219,6 +220,7 @@ def run_load(
         finally:
             reap(processes)
     _finish(result, log_file, processes[0].returncode if processes else None)
+    shutil.rmtree(workdir, ignore_errors=True)  # kept on failure: it holds the log unless log_path
     return result
 
 

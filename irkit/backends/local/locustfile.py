@@ -40,6 +40,7 @@ END_GRACE_S = 15.0  # the shape gives up this long after the last window if the 
 LATE_AFTER_S = 0.005  # an open-loop send that leaves this long after its scheduled time is late
 OPEN_LOOP_MAX_IN_FLIGHT = 256  # more outstanding open-loop requests per process are dropped
 CPU_WARNING_PERCENT = 90.0
+PARENT_CHECK_S = 0.5  # how often a local Locust process checks that run_load's process is alive
 
 
 def _read_config() -> dict[str, Any] | None:
@@ -170,9 +171,19 @@ def _start_timeline(environment: Any) -> None:
     gevent.spawn(_run_timeline, environment)
 
 
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """run_load's process died without reaping us (e.g. SIGKILL): end this process too."""
+    while True:
+        gevent.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent_pid:
+            os._exit(3)
+
+
 @events.init.add_listener
 def _on_init(environment: Any, **_kw: Any) -> None:
     runner = environment.runner
+    if TIMELINE_CONFIG is not None and TIMELINE_CONFIG.get("parent_pid"):
+        gevent.spawn(_exit_when_orphaned, int(TIMELINE_CONFIG["parent_pid"]))
     if isinstance(runner, MasterRunner):
         runner.register_message("irkit_step", _on_worker_step)
     elif isinstance(runner, WorkerRunner):
@@ -197,7 +208,7 @@ def _on_test_start(environment: Any, **_kw: Any) -> None:
     if TIMELINE.t0 is None:
         TIMELINE.t0 = time.time()
     if isinstance(runner, MasterRunner):
-        shared = {k: v for k, v in TIMELINE.config.items() if k != "results_path"}
+        shared = {k: v for k, v in TIMELINE.config.items() if k not in ("results_path", "parent_pid")}
         runner.send_message("irkit_start", {"config": shared, "t0": TIMELINE.t0})
     _start_timeline(environment)
 
