@@ -146,7 +146,7 @@ class DynamicBatcher:
             return
         self.stats.add(len(items), rows)
         start = 0
-        for item, array in zip(items, arrays):
+        for item, array in zip(items, arrays, strict=True):
             end = start + array.shape[0]
             _deliver(item, ({name: value[start:end] for name, value in outputs.items()}, rows), None)
             start = end
