@@ -119,7 +119,7 @@ class ModelHost:
             raise PayloadError(
                 f"input {self.input_name!r} wants rank {rank} {self._shape_text()}, got shape {list(array.shape)}"
             )
-        for axis, (want, got) in enumerate(zip(self.input_shape, array.shape, strict=True)):
+        for axis, (want, got) in enumerate(zip(self.input_shape, array.shape, strict=False)):  # () = any shape
             if want is not None and want != got:
                 raise PayloadError(
                     f"input {self.input_name!r} wants shape {self._shape_text()}, got {list(array.shape)} "
