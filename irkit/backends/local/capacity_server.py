@@ -14,6 +14,7 @@ Threads and ``time.sleep`` (nanosleep) keep the service time within ~0.1 ms; bin
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import threading
 import time
@@ -25,37 +26,46 @@ MAX_BODY_BYTES = 6 * 1024 * 1024
 
 
 class _Capacity:
-    """The slots, the service time and the stall window, shared by the handler threads."""
+    """C slots in virtual time: each request gets the slot that frees first, so thread jitter never
+    shifts the schedule. A request arriving at t on a slot free at f is answered at max(t, f) + S;
+    saturated, each slot starts its next request the instant the last one ends: exactly C/S req/s."""
 
     def __init__(self, slots: int, service_ms: float, stall_at_s: float | None, stall_s: float) -> None:
         if slots < 1 or service_ms < 0:
             raise ValueError("slots must be >= 1 and service_ms >= 0")
-        self.slots = threading.Semaphore(slots)
+        self.free_at = [0.0] * slots  # a heap of the times each slot becomes free
         self.service_s = service_ms / 1000.0
         self.stall_at_s, self.stall_s = stall_at_s, stall_s
         self.first_request: float | None = None
         self.lock = threading.Lock()
         self.served = 0
 
-    def serve(self) -> None:
-        now = time.perf_counter()
+    def serve(self, arrived: float) -> None:
+        """Hold the calling thread until the scheduled answer time of a request that ``arrived`` then."""
         with self.lock:
+            now = arrived
             if self.first_request is None:
                 self.first_request = now
-        with self.slots:
-            time.sleep(self.service_s)
-            self._hold_during_stall()
+            start = max(now, heapq.heappop(self.free_at))
+            finish = self._stalled(start, start + self.service_s)
+            heapq.heappush(self.free_at, finish)
+        delay = finish - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
         with self.lock:
             self.served += 1
 
-    def _hold_during_stall(self) -> None:
-        if self.stall_at_s is None or self.first_request is None:
-            return
-        start = self.first_request + self.stall_at_s
-        end = start + self.stall_s
-        now = time.perf_counter()
-        if start <= now < end:
-            time.sleep(end - now)
+    def _stalled(self, start: float, finish: float) -> float:
+        """The finish time once the stall window (if any) froze the server."""
+        if self.stall_at_s is None or self.first_request is None or self.stall_s <= 0:
+            return finish
+        frozen_from = self.first_request + self.stall_at_s
+        frozen_to = frozen_from + self.stall_s
+        if frozen_from <= start < frozen_to:  # arrived during the stall: served after it
+            return frozen_to + (finish - start)
+        if start < frozen_from < finish:  # in progress when it began: frozen for its length
+            return finish + self.stall_s
+        return finish
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -65,6 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
+
+    def parse_request(self) -> bool:
+        self.arrived = time.perf_counter()  # service time counts from the request line, not after parsing
+        return super().parse_request()
 
     def _answer(self, status: int, body: bytes) -> None:
         self.send_response(status)
@@ -89,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/invocations":
             self._answer(404, b'{"error": "not found"}')
             return
-        self.server.capacity.serve()
+        self.server.capacity.serve(self.arrived)
         self._answer(200, ANSWER)
 
 

@@ -84,6 +84,28 @@ def plan_windows(traffic: Any, open_loop: Any = None, workers: int = 0,
     return windows
 
 
+def write_config(dest: str | os.PathLike[str], payload_path: str | os.PathLike[str], content_type: str,
+                 windows: list[shapes.StepWindow], *, traffic: Any = None, mode: str = MODE_CLOSED,
+                 threshold_ms: float | None = None, path: str = "/invocations",
+                 headers: Mapping[str, str] | None = None, results_path: str | os.PathLike[str] = "steps.jsonl",
+                 generators: int = 1, parent_pid: int = 0) -> Path:
+    """Write the locustfile's config (``$IRKIT_LOAD_CONFIG``): also for a master started by hand.
+
+    ``parent_pid``: the Locust processes exit when their parent is no longer this pid (0: never).
+    """
+    config = {
+        "mode": mode, "windows": [w.to_dict() for w in windows],
+        "traffic": _traffic_dict(traffic) if traffic is not None else None,
+        "payload_path": str(Path(payload_path).resolve()), "content_type": content_type, "path": path,
+        "headers": dict(headers or {}), "threshold_ms": threshold_ms,
+        "results_path": str(Path(results_path).resolve()), "generators": max(1, int(generators)),
+        "parent_pid": int(parent_pid),
+    }
+    out = Path(dest)
+    out.write_text(json.dumps(config), encoding="utf-8")
+    return out
+
+
 def _locust_command(user_class: str, url: str) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
             "--loglevel", "WARNING", "--exit-code-on-error", "0", "-H", url, user_class]
@@ -189,15 +211,11 @@ def run_load(
     result = LoadResult(mode=mode)
     workdir = tempfile.mkdtemp(prefix="irkit-load-")
     results_path = Path(workdir) / "steps.jsonl"
-    config = {
-        "mode": mode, "windows": [w.to_dict() for w in windows],
-        "traffic": _traffic_dict(traffic) if open_loop is None else None,
-        "payload_path": str(payload.resolve()), "content_type": content_type, "path": path,
-        "headers": dict(headers or {}), "threshold_ms": latency_threshold_ms,
-        "results_path": str(results_path), "generators": max(1, workers), "parent_pid": os.getpid(),
-    }
-    config_path = Path(workdir) / "config.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
+    config_path = write_config(Path(workdir) / "config.json", payload, content_type, windows,
+                               traffic=traffic if open_loop is None else None, mode=mode,
+                               threshold_ms=latency_threshold_ms, path=path, headers=headers,
+                               results_path=results_path, generators=max(1, workers),
+                               parent_pid=os.getpid())
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     log_file = Path(log_path) if log_path else Path(workdir) / "locust.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
