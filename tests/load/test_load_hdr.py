@@ -51,3 +51,14 @@ def test_merged_worker_tallies_equal_one_tally_of_everything():
 def test_empty_step_has_no_percentiles():
     step = StepTally().step_dict(1.0)
     assert step["requests"] == 0 and step["p95_ms"] is None and step["rps"] == 0
+
+
+def test_run_warns_when_the_generator_cpu_is_over_90_percent(tmp_path):
+    from irkit.backends.local.load import LoadResult, _finish
+
+    hot = LoadResult(steps=[{"generator_cpu": 40.0}, {"generator_cpu": 97.5}])
+    _finish(hot, tmp_path / "locust.log", 0)
+    assert len(hot.warnings) == 1 and "98%" in hot.warnings[0]
+    calm = LoadResult(steps=[{"generator_cpu": 89.0}])
+    _finish(calm, tmp_path / "locust.log", 0)
+    assert calm.warnings == []
