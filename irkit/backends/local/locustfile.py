@@ -239,8 +239,8 @@ class ClosedLoopUser(FastHttpUser):
         if TIMELINE.config is None:
             gevent.sleep(0.05)
             return
-        self.client.post(TIMELINE.config["path"], data=TIMELINE.payload, headers=_request_headers(),
-                         name="invocations")
+        self.client.post(TIMELINE.config["path"], data=TIMELINE.payload,  # type: ignore[arg-type]  # bytes work
+                         headers=_request_headers(), name="invocations")
 
 
 class OpenLoopUser(FastHttpUser):
@@ -258,8 +258,9 @@ class OpenLoopUser(FastHttpUser):
             TIMELINE.tally(index).late += 1
         self.in_flight += 1
         try:
-            self.client.post(TIMELINE.config["path"], data=TIMELINE.payload, headers=_request_headers(),
-                             name="invocations", context={"irkit_scheduled": scheduled})
+            self.client.post(TIMELINE.config["path"], data=TIMELINE.payload,  # type: ignore[arg-type]  # bytes work
+                             headers=_request_headers(), name="invocations",
+                             context={"irkit_scheduled": scheduled})
         finally:
             self.in_flight -= 1
 
