@@ -52,3 +52,15 @@ def test_recommend_without_model_names_the_option(plugged, tmp_path, capsys):
     spec_path.write_text(yaml.safe_dump(SPEC))
     code = main(["recommend", str(spec_path), "--payload", str(plugged["payload"])])
     assert code == 2 and "model" in capsys.readouterr().err
+
+
+def test_recommend_sagemaker_needs_a_role(tmp_path, capsys):
+    spec_path = tmp_path / "sm.yaml"
+    spec_path.write_text(yaml.safe_dump({"job_name": "sm", "supported_instance_types": ["ml.c5.xlarge"]}))
+    code = main(["recommend", str(spec_path), "--backend", "sagemaker"])
+    assert code == 2 and "--role-arn" in capsys.readouterr().err
+
+
+def test_resume_of_an_unknown_job_names_it(capsys):
+    code = main(["recommend", "--resume", "no-such-job"])
+    assert code == 1 and "no-such-job" in capsys.readouterr().err
