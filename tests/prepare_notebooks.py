@@ -25,6 +25,10 @@ def main(src: str, dest: str) -> int:
         old.unlink()
     for nb_path in sorted(Path(src).glob("*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
+        # papermill reads cell.metadata.tags and nb.metadata.papermill without defaults
+        for cell in nb.cells:
+            cell.metadata.setdefault("tags", [])
+        nb.metadata.setdefault("papermill", {})
         params = {**params_all.get("*", {}), **params_all.get(nb_path.stem, {})}
         nb = parameterize_notebook(nb, params, report_mode=False, kernel_name="python3")
         # papermill marks the injected cell; nbval-lax checks only cells tagged nbval-check-output
