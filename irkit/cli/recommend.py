@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", nargs="?", help="job spec file (YAML or JSON); not needed with --resume")
     parser.add_argument("--backend", choices=("local", "sagemaker"), default="local")
-    parser.add_argument("--model", help="local: model.tar.gz or SavedModel folder to serve")
-    parser.add_argument("--payload", help="local: payload.tar.gz or one payload file (default: sample_payload_url)")
+    parser.add_argument("--model", help="local: model.tar.gz or SavedModel folder to serve; sagemaker: with "
+                                        "--payload, pre-flight the payload on this model locally before the job")
+    parser.add_argument("--payload", help="payload.tar.gz or one payload file (local default: sample_payload_url)")
     parser.add_argument("--endpoint-url", help="local: benchmark a running server with the SageMaker contract "
                                                "instead of starting one (result in EndpointPerformances)")
     parser.add_argument("--workers", type=int, default=0,
@@ -55,9 +56,25 @@ def _submit(args: argparse.Namespace) -> tuple[Any, Any]:
         if not args.role_arn:
             raise SpecError("--role-arn", "the SageMaker backend needs an IAM role ARN")
         return backend, backend.submit(spec, role_arn=args.role_arn, model_name=args.model_name,
-                                       model_package_version_arn=args.model_package_version_arn)
+                                       model_package_version_arn=args.model_package_version_arn,
+                                       preflight=_local_preflight(args))
     return backend, backend.submit(spec, model=args.model, payload=args.payload,
                                    endpoint_url=args.endpoint_url, workers=args.workers)
+
+
+def _local_preflight(args: argparse.Namespace) -> Any:
+    """With --model and --payload, send every sample to the model on a local server before paying for IR."""
+    if not (args.model and args.payload):
+        return None
+
+    def check(spec: Any) -> None:
+        from irkit.backends.local.preflight import preflight
+
+        content_type = spec.supported_content_types[0] if spec.supported_content_types else None
+        report = preflight(args.model, args.payload, content_type)
+        print(f"pre-flight: {len(report['samples'])} sample(s) answered by {args.model}", file=sys.stderr)
+
+    return check
 
 
 def run(args: argparse.Namespace) -> int:
