@@ -37,6 +37,7 @@ from irkit.spec_parts import (
     TrafficPattern,
     config_id_for,
 )
+from irkit.spec_targets import TargetModels
 from irkit.spec_validate import (
     check_cross_fields,
     check_for_local,
@@ -52,6 +53,7 @@ __all__ = [
     "Phase",
     "ServerlessConfig",
     "Stairs",
+    "TargetModels",
     "TrafficPattern",
     "load_spec",
 ]
@@ -100,7 +102,7 @@ class JobSpec:
     # local-only extensions
     open_loop: OpenLoop | None = None
     instance_prices: Mapping[str, float] = field(default_factory=dict)
-    target_models: tuple[Any, ...] = ()
+    target_models: TargetModels | None = None  # multi-model / multi-container load (spec_targets.py)
 
     def __post_init__(self) -> None:
         for name, value in coerce_fields(self).items():
@@ -183,6 +185,13 @@ class JobSpec:
         role_arn: str,
     ) -> dict[str, Any]:
         """The exact CreateInferenceRecommendationsJob kwargs (validates for SageMaker first)."""
+        if self.target_models is not None:
+            raise SpecError(
+                "target_models",
+                "Inference Recommender does not support multi-model or multi-container endpoints; "
+                "deploy the endpoint and benchmark it with "
+                "`irkit recommend SPEC --backend sagemaker --endpoint-name NAME` instead",
+            )
         from irkit.spec_request import request_from_spec
 
         return request_from_spec(

@@ -33,6 +33,7 @@ from irkit.spec_parts import (
     ServerlessConfig,
     Stairs,
 )
+from irkit.spec_targets import coerce_target_models
 
 if TYPE_CHECKING:
     from irkit.spec import JobSpec
@@ -116,7 +117,7 @@ def coerce_fields(spec: JobSpec) -> dict[str, Any]:
         ),
         "open_loop": _opt(s.open_loop, lambda v: OpenLoop.from_value("open_loop", v)),
         "instance_prices": MappingProxyType(_check_prices(s.instance_prices)),
-        "target_models": tuple(as_list("target_models", s.target_models)),
+        "target_models": coerce_target_models(s.target_models),
     }
     return out
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from irkit.spec import JobSpec
 
 # Keys that only the local backend understands; rendering them for SageMaker is an error.
-LOCAL_ONLY_KEYS = ("open_loop", "instance_prices", "target_models")
+# (target_models is valid for SageMaker endpoint benchmarks; JobSpec.to_request refuses it itself.)
+LOCAL_ONLY_KEYS = ("open_loop", "instance_prices")
 
 
 def check_cross_fields(s: JobSpec) -> None:
