@@ -79,6 +79,16 @@ def _tooltip(alt: Any, frame: pd.DataFrame) -> list[Any]:
     return tips
 
 
+def _padded_scale(alt: Any, values: pd.Series) -> Any:
+    """A scale that keeps every point inside with a margin, also when all values are equal."""
+    values = values.dropna()
+    if not len(values):
+        return alt.Scale(zero=False, nice=True)
+    low, high = float(values.min()), float(values.max())
+    pad = (high - low) * 0.15 or abs(high) * 0.25 or 1.0
+    return alt.Scale(domain=[max(low - pad, 0.0) if low >= 0 else low - pad, high + pad], nice=True, zero=False)
+
+
 def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, title: str | None = None) -> Any:
     """Cost per 1M inferences vs model latency; the Pareto front as a line, the pick ringed in red.
 
@@ -97,8 +107,10 @@ def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, 
         scores = dict(zip(ranked[R.CONFIG], ranked[SCORE], strict=True))
         data[SCORE] = data[R.CONFIG].map(scores)
     best_config = ranked[R.CONFIG].iloc[0] if len(ranked) else None
-    x = alt.X(f"{R.MODEL_LATENCY_MS}:Q", title="model latency (ms)", scale=alt.Scale(zero=False, nice=True))
-    y = alt.Y(f"{COST_PER_MILLION}:Q", title="cost per 1M inferences ($)", scale=alt.Scale(zero=False, nice=True))
+    x = alt.X(f"{R.MODEL_LATENCY_MS}:Q", title="model latency (ms)",
+              scale=_padded_scale(alt, data[R.MODEL_LATENCY_MS]))
+    y = alt.Y(f"{COST_PER_MILLION}:Q", title="cost per 1M inferences ($)",
+              scale=_padded_scale(alt, data[COST_PER_MILLION]), axis=alt.Axis(format=",.4~g"))
     base = alt.Chart(data)
     points = base.mark_circle(size=110, opacity=0.85).encode(
         x=x, y=y,
@@ -170,7 +182,9 @@ def step_curves(
     alt = _alt()
     data = steps.copy()
     data[LABEL] = data[R.CONFIG].map(short_label)
-    x = alt.X(f"{R.USERS}:Q", title="concurrent users", axis=alt.Axis(tickMinStep=1))
+    users = sorted({int(u) for u in data[R.USERS].dropna()})
+    x = alt.X(f"{R.USERS}:Q", title="concurrent users",
+              axis=alt.Axis(values=users, format="d") if 0 < len(users) <= 12 else alt.Axis(tickMinStep=1, format="d"))
     color = alt.Color(f"{LABEL}:N", title="configuration", legend=alt.Legend(orient="bottom", columns=1,
                                                                                labelLimit=LABEL_LIMIT + 100))
     tips = [alt.Tooltip(f"{R.CONFIG}:N", title="configuration"), alt.Tooltip(f"{R.STEP}:Q", title="step"),
@@ -200,7 +214,9 @@ def step_curves(
         label = rule.mark_text(align="left", baseline="bottom", dy=-3, color=RECOMMENDED_COLOR).encode(
             x=alt.value(4), text=alt.value(f"latency threshold {float(threshold_ms):g} ms"))
         layers += [rule, label]
-    bottom = alt.layer(*layers).properties(width=WIDTH, height=170)
+    bottom = alt.layer(*layers).properties(
+        width=WIDTH, height=170,
+        title=alt.TitleParams("Latency per step", subtitle="latency rises once the server is saturated", fontSize=12))
     return alt.vconcat(throughput, bottom).resolve_scale(color="shared")
 
 

@@ -10,14 +10,13 @@ import tarfile
 
 import pytest
 import yaml
+from conftest import ROLE
 
 from irkit.backends.sagemaker import SageMakerBackend
 from irkit.backends.sagemaker.clients import AwsClients
 from irkit.cli import main
 from irkit.cli.recommend import _local_preflight
 from irkit.store import Store
-
-from conftest import ROLE
 
 SPEC = {
     "job_name": "preflight-job",

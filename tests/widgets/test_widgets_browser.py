@@ -1,19 +1,16 @@
 """The Voila app in a real browser: pick a local instance type, run a short job, see the recommendation.
 
-Playwright drives Debian's chromium. The job runs on the real LocalBackend (background job process,
-store, results); the model server and the load generator are the runner tests' fakes
-(IRKIT_LOCAL_SERVER_FACTORY / IRKIT_LOCAL_LOAD_FN) unless IRKIT_APP_TEST_REAL_SERVER=1, which uses the
-real ``irkit serve`` + Locust path with the model given in IRKIT_APP_TEST_MODEL / IRKIT_APP_TEST_PAYLOAD.
+Playwright drives Debian's chromium. The job runs on the real local backend end to end: background
+job process, ``irkit serve`` with a tiny ResNet-shaped SavedModel, Locust in a subprocess, the store
+and the results. IRKIT_APP_TEST_MODEL / IRKIT_APP_TEST_PAYLOAD point it at another model (ResNet50).
 """
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import subprocess
 import sys
-import tarfile
 import time
 import urllib.request
 from pathlib import Path
@@ -52,35 +49,16 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise AssertionError(f"{url} did not answer in {timeout} s")
 
 
-def _inputs(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
-    if os.environ.get("IRKIT_APP_TEST_REAL_SERVER") == "1":
-        return (
-            Path(os.environ["IRKIT_APP_TEST_MODEL"]),
-            Path(os.environ["IRKIT_APP_TEST_PAYLOAD"]),
-            {},
-        )
-    payload = tmp_path / "payload.tar.gz"
-    body = b"[[[0.0]]]"
-    with tarfile.open(payload, "w:gz") as tar:
-        info = tarfile.TarInfo("x.json")
-        info.size = len(body)
-        tar.addfile(info, io.BytesIO(body))
-    model = tmp_path / "model.tar.gz"
-    model.write_bytes(b"not read by the fake server")
-    fakes = str(ROOT / "tests" / "runner")
-    env = {
-        "PYTHONPATH": fakes + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "IRKIT_LOCAL_SERVER_FACTORY": "runner_fakes:FakeServer",
-        "IRKIT_LOCAL_LOAD_FN": "runner_fakes:slow_load",
-    }
-    return model, payload, env
-
-
 @pytest.fixture
-def app_url(tmp_path):
-    model, payload, extra_env = _inputs(tmp_path)
+def app_url(tmp_path, request):
+    if os.environ.get("IRKIT_APP_TEST_MODEL"):
+        model = Path(os.environ["IRKIT_APP_TEST_MODEL"])
+        payload = Path(os.environ["IRKIT_APP_TEST_PAYLOAD"])
+    else:
+        model = request.getfixturevalue("tiny_model_tarball")
+        payload = request.getfixturevalue("resnet_payload_tarball")
     port = _free_port()
-    env = {**os.environ, **extra_env}
+    env = dict(os.environ)
     log = open(tmp_path / "voila.log", "wb")
     proc = subprocess.Popen(
         [
@@ -144,6 +122,10 @@ def test_app_runs_a_local_job_to_a_recommendation(app_url):
             page.get_by_text("Container settings to compare (optional)").click()
             page.get_by_role("button", name="Add variable").click()
             page.get_by_placeholder("values, comma separated: 1, 2").fill("1")
+            for label, value in (("Step length (s)", "3"), ("Steps", "2")):
+                field = page.locator(f".widget-inline-hbox:has(label:text-is('{label}')) input")
+                field.fill(value)
+                field.press("Tab")
             page.get_by_text("When to stop a test (optional)").click()
             page.get_by_role("button", name="Run").click()
             page.locator(".irkit-recommendation").wait_for(timeout=120_000)
