@@ -24,6 +24,8 @@ _LAZY = {
     "results": "irkit.jobs",
     "right_size": "irkit.jobs",
     "Store": "irkit.store",
+    "LocalBackend": "irkit.backends.local",
+    "SageMakerBackend": "irkit.backends.sagemaker",  # imports boto3 on first use only
 }
 
 __all__ = ["__version__", *_LAZY]
