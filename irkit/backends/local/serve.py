@@ -47,10 +47,23 @@ def log_tail(path: Path | None, chars: int = LOG_TAIL_CHARS) -> str:
 class ServerProcess:
     """The model server as a child process; a context manager that always reaps it."""
 
-    def __init__(self, model_path: str | Path, *, port: int = 0, host: str = "127.0.0.1",
+    def __init__(self, model_path: str | Path | None, *, port: int = 0, host: str = "127.0.0.1",
                  env: Mapping[str, Any] | None = None, cpus: Iterable[int] | None = None,
-                 log_path: str | Path | None = None, workers: int | None = None) -> None:
-        self.model_path = Path(model_path)
+                 log_path: str | Path | None = None, workers: int | None = None, multi_model: bool = False,
+                 max_loaded: int | None = None, memory_mb: float | None = None,
+                 containers: Mapping[str, str | Path] | None = None) -> None:
+        """``multi_model=True``: ``model_path`` is a folder of ``*.tar.gz`` served as a multi-model
+        endpoint (``max_loaded`` / ``memory_mb`` bound it). ``containers={hostname: model}``: a
+        multi-container endpoint (``model_path`` None). See docs/multi-model.md."""
+        self.containers = {str(k): Path(v) for k, v in (containers or {}).items()}
+        if self.containers and model_path is not None:
+            raise BackendError("give either a model path or containers, not both")
+        if not self.containers and model_path is None:
+            raise BackendError("no model: give a model path (or containers)")
+        self.model_path = Path(model_path) if model_path is not None else Path(next(iter(self.containers.values())))
+        self.multi_model = multi_model
+        self.max_loaded = max_loaded
+        self.memory_mb = memory_mb
         self.port = int(port)
         self.host = host
         self.env = {str(k): str(v) for k, v in (env or {}).items()}
@@ -82,7 +95,17 @@ class ServerProcess:
         return None if self.process is None else self.process.pid
 
     def command(self, port_file: Path) -> list[str]:
-        cmd = [sys.executable, "-m", "irkit.backends.local.server", str(self.model_path),
+        if self.containers:
+            served = [arg for name, path in self.containers.items() for arg in ("--container", f"{name}={path}")]
+        elif self.multi_model:
+            served = ["--multi-model", str(self.model_path)]
+            if self.max_loaded is not None:
+                served += ["--max-loaded", str(self.max_loaded)]
+            if self.memory_mb is not None:
+                served += ["--memory-mb", str(self.memory_mb)]
+        else:
+            served = [str(self.model_path)]
+        cmd = [sys.executable, "-m", "irkit.backends.local.server", *served,
                "--host", self.host, "--port", str(self.port), "--port-file", str(port_file),
                "--work-dir", str(self._work_dir), "--log-level", "info"]
         if self.cpus:
@@ -95,8 +118,9 @@ class ServerProcess:
         """Launch and wait for /ping; BackendError with the log's tail if it dies or never answers."""
         if self.process is not None:
             raise BackendError("this ServerProcess was already started")
-        if not self.model_path.exists():
-            raise BackendError(f"model {str(self.model_path)!r} does not exist")
+        for path in self.containers.values() or [self.model_path]:
+            if not path.exists():
+                raise BackendError(f"model {str(path)!r} does not exist")
         self._work_dir = Path(tempfile.mkdtemp(prefix="irkit-server-"))
         if self.log_path is None:
             self.log_path = self._work_dir / "server.log"

@@ -16,16 +16,19 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from irkit.errors import IrkitError, SpecError
 
 APP_FACTORY = "irkit.backends.local.server:app_from_env"
+MME_APP_FACTORY = "irkit.backends.local.mme_server:mme_app_from_env"
 DEFAULT_PORT = 8080  # SageMaker's containers listen on 8080
 STARTUP_FAILURE = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="model.tar.gz or SavedModel folder (TF Serving layout: highest version)")
+    parser.add_argument("model", nargs="?",
+                        help="model.tar.gz or SavedModel folder (TF Serving layout: highest version)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8080; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--instance-type", help="local.cpuN: pin the server to N CPUs")
@@ -34,6 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port-file", help="write the bound port to this file once listening")
     parser.add_argument("--work-dir", help="extract model.tar.gz here (default: a temporary folder)")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    group = parser.add_argument_group("multi-model and multi-container endpoints (docs/multi-model.md)")
+    group.add_argument("--multi-model", metavar="DIR",
+                       help="serve every *.tar.gz in DIR, routed by X-Amzn-SageMaker-Target-Model")
+    group.add_argument("--max-loaded", type=int, metavar="N", help="with --multi-model: keep at most N models "
+                       "loaded, evicting the least recently used")
+    group.add_argument("--memory-mb", type=float, metavar="MB", help="with --multi-model: evict least recently "
+                       "used models to keep the loaded models' sizes within MB")
+    group.add_argument("--container", action="append", default=[], metavar="HOST=MODEL",
+                       help="one container of a multi-container endpoint (repeat), routed by "
+                       "X-Amzn-SageMaker-Target-Container-Hostname")
 
 
 def parse_cpus(text: str) -> list[int]:
@@ -92,11 +105,12 @@ def write_port_file(path: str, port: int) -> None:
     partial.replace(target)
 
 
-def run_uvicorn(sock: socket.socket, workers: int, log_level: str) -> int:
+def run_uvicorn(sock: socket.socket, workers: int, log_level: str, app: Any = APP_FACTORY) -> int:
+    """Run ``app`` (an import string of a factory, or an app object for one worker) on ``sock``."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(APP_FACTORY, factory=True, workers=workers, log_level=log_level, access_log=False,
+    config = uvicorn.Config(app, factory=isinstance(app, str), workers=workers, log_level=log_level, access_log=False,
                             lifespan="on", http="h11", loop="asyncio", timeout_graceful_shutdown=5,
                             server_header=False)
     if workers > 1:
@@ -109,6 +123,11 @@ def run_uvicorn(sock: socket.socket, workers: int, log_level: str) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT. Raises IrkitError for bad settings, model or address."""
+    mode = check_mode(args)
+    if mode == "containers":
+        from irkit.backends.local.containers import serve_containers
+
+        return serve_containers(args)
     from irkit.backends.local.decode import image_preprocessor
     from irkit.backends.local.modelhost import resolve_savedmodel
     from irkit.backends.local.server_settings import WORKERS, ServerSettings
@@ -128,23 +147,75 @@ def serve(args: argparse.Namespace) -> int:
     own_work_dir = args.work_dir is None
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="irkit-serve-"))
     try:
-        model_dir = resolve_savedmodel(args.model, extract_to=work_dir / "model")
-        from irkit.backends.local.server import MODEL_DIR_ENV
+        app = APP_FACTORY
+        if mode == "multi-model":
+            served = export_mme_env(args, work_dir)
+            app = MME_APP_FACTORY
+        else:
+            served = resolve_savedmodel(args.model, extract_to=work_dir / "model")
+            from irkit.backends.local.server import MODEL_DIR_ENV
 
-        os.environ[MODEL_DIR_ENV] = str(model_dir)
+            os.environ[MODEL_DIR_ENV] = str(served)
         sock = bind_socket(args.host, args.port)
         port = sock.getsockname()[1]
         if args.port_file:
             write_port_file(args.port_file, port)
-        print(f"irkit serve: {model_dir} on http://{args.host}:{port} ({workers} worker(s)); "
+        print(f"irkit serve: {served} on http://{args.host}:{port} ({workers} worker(s)); "
               f"POST /invocations, GET /ping", file=sys.stderr, flush=True)
         try:
-            return run_uvicorn(sock, workers, args.log_level)
+            return run_uvicorn(sock, workers, args.log_level, app)
         finally:
             sock.close()
     finally:
         if own_work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def check_mode(args: argparse.Namespace) -> str:
+    """"single", "multi-model" or "containers"; SpecError naming the option that does not fit."""
+    multi_model = getattr(args, "multi_model", None)
+    containers = getattr(args, "container", None) or []
+    if multi_model and containers:
+        raise SpecError("--container", "cannot be combined with --multi-model")
+    if (multi_model or containers) and args.model:
+        option = "--multi-model" if multi_model else "--container"
+        raise SpecError("model", f"give either MODEL or {option}, not both")
+    if not multi_model:
+        for option, value in (("--max-loaded", getattr(args, "max_loaded", None)),
+                              ("--memory-mb", getattr(args, "memory_mb", None))):
+            if value is not None:
+                raise SpecError(option, "only applies with --multi-model DIR")
+    else:
+        if args.max_loaded is not None and args.max_loaded < 1:
+            raise SpecError("--max-loaded", "must be at least 1")
+        if args.memory_mb is not None and args.memory_mb <= 0:
+            raise SpecError("--memory-mb", "must be more than 0")
+        if not Path(multi_model).expanduser().is_dir():
+            raise SpecError("--multi-model", f"{multi_model!r} is not a folder")
+    if containers:
+        return "containers"
+    if multi_model:
+        return "multi-model"
+    if not args.model:
+        raise SpecError("model", "name a model.tar.gz or SavedModel folder (or use --multi-model DIR / "
+                                 "--container HOST=MODEL)")
+    return "single"
+
+
+def export_mme_env(args: argparse.Namespace, work_dir: Path) -> Path:
+    """Hand the multi-model settings to the uvicorn workers through the env; returns the folder."""
+    from irkit.backends.local import mme
+
+    folder = Path(args.multi_model).expanduser().resolve()
+    os.environ[mme.MME_DIR_ENV] = str(folder)
+    os.environ[mme.MME_WORK_DIR_ENV] = str(work_dir / "models")
+    os.environ.pop(mme.MAX_LOADED_ENV, None)
+    os.environ.pop(mme.MEMORY_MB_ENV, None)
+    if args.max_loaded is not None:
+        os.environ[mme.MAX_LOADED_ENV] = str(args.max_loaded)
+    if args.memory_mb is not None:
+        os.environ[mme.MEMORY_MB_ENV] = str(args.memory_mb)
+    return folder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
