@@ -88,10 +88,11 @@ def write_config(dest: str | os.PathLike[str], payload_path: str | os.PathLike[s
                  windows: list[shapes.StepWindow], *, traffic: Any = None, mode: str = MODE_CLOSED,
                  threshold_ms: float | None = None, path: str = "/invocations",
                  headers: Mapping[str, str] | None = None, results_path: str | os.PathLike[str] = "steps.jsonl",
-                 generators: int = 1, parent_pid: int = 0) -> Path:
+                 generators: int = 1, parent_pid: int = 0, extra: Mapping[str, Any] | None = None) -> Path:
     """Write the locustfile's config (``$IRKIT_LOAD_CONFIG``): also for a master started by hand.
 
     ``parent_pid``: the Locust processes exit when their parent is no longer this pid (0: never).
+    ``extra``: more JSON-safe keys for another locustfile (e.g. the SageMaker runtime user's).
     """
     config = {
         "mode": mode, "windows": [w.to_dict() for w in windows],
@@ -101,13 +102,14 @@ def write_config(dest: str | os.PathLike[str], payload_path: str | os.PathLike[s
         "results_path": str(Path(results_path).resolve()), "generators": max(1, int(generators)),
         "parent_pid": int(parent_pid),
     }
+    config.update(extra or {})
     out = Path(dest)
     out.write_text(json.dumps(config), encoding="utf-8")
     return out
 
 
-def _locust_command(user_class: str, url: str) -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+def _locust_command(user_class: str, url: str, locustfile: Path = LOCUSTFILE) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
             "--loglevel", "WARNING", "--exit-code-on-error", "0", "-H", url, user_class]
 
 
@@ -193,12 +195,16 @@ def run_load(
     headers: Mapping[str, str] | None = None,
     log_path: str | os.PathLike[str] | None = None,
     window_s: float = shapes.DEFAULT_WINDOW_S,
+    locustfile: str | os.PathLike[str] | None = None,
+    extra_config: Mapping[str, Any] | None = None,
 ) -> LoadResult:
     """Run ``traffic`` (an ``irkit.spec.TrafficPattern``) or ``open_loop`` at ``url`` with Locust.
 
     ``percentile`` is accepted for the runner's signature; every step carries p50/p90/p95/p99 and
     ``goodput_rps`` counts successes within ``latency_threshold_ms``. Raises BackendError when Locust
     fails before producing a step; ``max_seconds`` bounds the whole run (default: traffic + 30 s).
+    ``locustfile``/``extra_config``: another locustfile with the same ``ClosedLoopUser``/``OpenLoopUser``
+    names and the keys it reads (the SageMaker runtime user, ``backends/sagemaker/runtime_locustfile.py``).
     """
     del percentile  # all percentiles are reported; the caller picks
     payload = Path(payload_path)
@@ -215,7 +221,7 @@ def run_load(
                                traffic=traffic if open_loop is None else None, mode=mode,
                                threshold_ms=latency_threshold_ms, path=path, headers=headers,
                                results_path=results_path, generators=max(1, workers),
-                               parent_pid=os.getpid())
+                               parent_pid=os.getpid(), extra=extra_config)
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     log_file = Path(log_path) if log_path else Path(workdir) / "locust.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -223,14 +229,15 @@ def run_load(
     processes: list[subprocess.Popen[bytes]] = []
     with open(log_file, "ab") as log:
         try:
-            master = _locust_command(user_class, url)
+            script = Path(locustfile) if locustfile else LOCUSTFILE
+            master = _locust_command(user_class, url, script)
             if workers:
                 port = _free_port()
                 master += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                            "--expect-workers", str(workers)]
             processes.append(_start(master, env, workdir, log))
             for _ in range(workers):
-                worker = _locust_command(user_class, url) + ["--worker", "--master-host", "127.0.0.1",
+                worker = _locust_command(user_class, url, script) + ["--worker", "--master-host", "127.0.0.1",
                                                              "--master-port", str(port)]
                 processes.append(_start(worker, env, workdir, log))
             _follow(processes[0], _ResultsTail(results_path), result, on_step, stop_event,

@@ -1,0 +1,149 @@
+"""Locust users that call a SageMaker endpoint through ``sagemaker-runtime`` ``invoke_endpoint`` (boto3).
+
+Run only by ``locust -f runtime_locustfile.py`` in a subprocess (``load.run_load(...,
+locustfile=RUNTIME_LOCUSTFILE, extra_config={"sagemaker_runtime": {...}})``), never imported by irkit.
+Locust is imported FIRST: it monkey-patches the process with gevent, and importing it after boto3 or
+urllib3 crashes (RecursionError in ssl).
+
+Everything but the request itself comes from the local locustfile, imported as a module so Locust
+does not see its user classes: the step timeline, PHASES/STAIRS ``TrafficShape`` (shapes.py), the
+per-step HdrHistograms fed by Locust's ``request`` event (hdr.py), the worker -> master merge and the
+JSON-lines steps file ``run_load`` tails. The users here only time ``invoke_endpoint`` and fire the
+``request`` event with the exact latency (``time.perf_counter``, no retries: botocore's retries would
+hide throttling and add their back-off to the latency).
+
+Config keys (under ``sagemaker_runtime`` in ``$IRKIT_LOAD_CONFIG``): ``endpoint_name``, ``region``,
+``endpoint_url`` (moto or a VPC endpoint; None = AWS), ``accept``, ``target_models`` (the spec's
+``target_models`` mapping, sampled per request with ``irkit.popularity``), ``seed``.
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: I001, E402  # the import order is the point: locust before anything that loads urllib3
+import locust  # noqa: F401  # first: gevent's monkey-patching must precede boto3/urllib3
+from locust import User, constant, events, task
+
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+
+from irkit.backends.local import locustfile as local_locustfile
+from irkit.backends.local.locustfile import TIMELINE, TrafficShape  # noqa: F401  # Locust picks the shape up here
+
+import boto3  # after locust, on purpose
+from botocore.config import Config
+
+RUNTIME_KEY = "sagemaker_runtime"
+MAX_POOL_CONNECTIONS = 1000  # one boto3 client per process, shared by all its users
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 70.0  # SageMaker answers within 60 s or fails the invocation
+REQUEST_TYPE = "invoke_endpoint"
+CONTEXT_MODEL = "irkit_model"  # request-event context keys the per-model tallies read
+CONTEXT_CONTAINER = "irkit_container"
+CONTEXT_SCHEDULED = "irkit_scheduled"
+
+
+class RuntimeInvoker:
+    """This process's boto3 ``sagemaker-runtime`` client and target sampler, built once from the config."""
+
+    def __init__(self, config: dict[str, Any], seed_offset: int = 0) -> None:
+        runtime = dict(config.get(RUNTIME_KEY) or {})
+        self.endpoint_name: str = runtime["endpoint_name"]
+        self.content_type: str = config["content_type"]
+        self.accept: str = runtime.get("accept") or "application/json"
+        self.payload: bytes = TIMELINE.payload
+        botocore_config = Config(retries={"max_attempts": 1, "mode": "standard"},
+                                 max_pool_connections=MAX_POOL_CONNECTIONS,
+                                 connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S)
+        self.client = boto3.session.Session().client(
+            "sagemaker-runtime", region_name=runtime.get("region"), endpoint_url=runtime.get("endpoint_url"),
+            config=botocore_config)
+        self.pick = _target_sampler(runtime.get("target_models"), int(runtime.get("seed") or 0) + seed_offset)
+
+    def invoke(self, scheduled: float | None = None) -> None:
+        """One ``invoke_endpoint`` call, timed and reported through Locust's ``request`` event."""
+        model, container = self.pick()
+        kwargs: dict[str, Any] = {"EndpointName": self.endpoint_name, "Body": self.payload,
+                                  "ContentType": self.content_type, "Accept": self.accept}
+        if model:
+            kwargs["TargetModel"] = model
+        if container:
+            kwargs["TargetContainerHostname"] = container
+        context: dict[str, Any] = {CONTEXT_MODEL: model, CONTEXT_CONTAINER: container}
+        if scheduled is not None:
+            context[CONTEXT_SCHEDULED] = scheduled
+        response: Any = None
+        exception: BaseException | None = None
+        length = 0
+        started = time.perf_counter()
+        try:
+            response = self.client.invoke_endpoint(**kwargs)
+            length = len(response["Body"].read())
+        except Exception as exc:  # noqa: BLE001 - every failure is a failed request, never a crash
+            exception = exc
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        events.request.fire(request_type=REQUEST_TYPE, name=model or container or self.endpoint_name,
+                            response_time=elapsed_ms, response_length=length, response=response,
+                            context=context, exception=exception)
+
+
+def _target_sampler(target_models: Any, seed: int) -> Callable[[], tuple[str | None, str | None]]:
+    """``() -> (model, container)``: from ``irkit.popularity`` when the spec has target_models."""
+    if not target_models:
+        return lambda: (None, None)
+    from irkit.popularity import Popularity
+
+    sampler: Callable[[], tuple[str | None, str | None]] = Popularity.from_spec(target_models).sampler(seed)
+    return sampler
+
+
+_INVOKER: RuntimeInvoker | None = None
+
+
+def invoker(environment: Any) -> RuntimeInvoker:
+    """The process's invoker; each Locust process (and worker) gets its own seed offset."""
+    global _INVOKER
+    if _INVOKER is None:
+        assert TIMELINE.config is not None
+        client_id = getattr(environment.runner, "client_id", "") or ""
+        _INVOKER = RuntimeInvoker(TIMELINE.config, seed_offset=zlib.crc32(client_id.encode()) % 10_000
+                                  if client_id else 0)
+    return _INVOKER
+
+
+class ClosedLoopUser(User):
+    """One of IR's users: invokes the endpoint back to back, with no wait in between."""
+
+    wait_time = constant(0)
+
+    @task
+    def invoke(self) -> None:
+        if TIMELINE.config is None:
+            gevent.sleep(0.05)
+            return
+        invoker(self.environment).invoke()
+
+
+class OpenLoopUser(User):
+    """A Poisson source over invoke_endpoint: the local locustfile's schedule, latency from send time."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.in_flight = 0
+
+    def _send(self, scheduled: float, index: int) -> None:
+        if time.time() - scheduled > local_locustfile.LATE_AFTER_S:
+            TIMELINE.tally(index).late += 1
+        self.in_flight += 1
+        try:
+            invoker(self.environment).invoke(scheduled=scheduled)
+        finally:
+            self.in_flight -= 1
+
+    @task
+    def arrivals(self) -> None:
+        local_locustfile.OpenLoopUser.arrivals(self)  # type: ignore[arg-type]  # same schedule, our _send
