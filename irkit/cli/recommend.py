@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--role-arn", help="sagemaker: the IAM role IR assumes")
     parser.add_argument("--model-package-version-arn", help="sagemaker: the model package version to right-size")
     parser.add_argument("--model-name", help="sagemaker: the SageMaker Model to right-size")
+    parser.add_argument("--endpoint-name", help="sagemaker: load test this existing endpoint (any kind; multi-model "
+                                                "or multi-container with the spec's target_models) with Locust "
+                                                "calling invoke_endpoint, instead of an IR job; uses --payload, --workers")
     parser.set_defaults(func=run)
 
 
@@ -77,7 +80,41 @@ def _local_preflight(args: argparse.Namespace) -> Any:
     return check
 
 
+def _benchmark_endpoint(args: argparse.Namespace) -> dict[str, Any]:
+    """``--backend sagemaker --endpoint-name NAME``: the spec's traffic against an existing endpoint."""
+    if args.backend != "sagemaker":
+        raise SpecError("--endpoint-name", "needs --backend sagemaker (a local server: --endpoint-url)")
+    if not args.spec:
+        raise SpecError("spec", "give a job spec file (its traffic, payload and target_models)")
+    from irkit.backends.sagemaker.endpoint_bench import benchmark_endpoint, step_line
+    from irkit.errors import JobFailedError
+
+    print(f"benchmarking endpoint {args.endpoint_name} (sagemaker)", file=sys.stderr, flush=True)
+    on_step = None if args.no_progress else (lambda step: print(step_line(step), file=sys.stderr, flush=True))
+    result = benchmark_endpoint(args.spec, args.endpoint_name, payload=args.payload, workers=args.workers,
+                                on_step=on_step)
+    _write_out(args, result)
+    if result["Status"] == "FAILED":
+        raise JobFailedError(result["JobName"], result.get("FailureReason"))
+    return result
+
+
+def _write_out(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2, default=str))
+        print(f"result written to {path}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.endpoint_name:
+        result = _benchmark_endpoint(args)
+        from irkit.backends.sagemaker.endpoint_models import per_model_text
+
+        print(format_table(result))
+        print(per_model_text(result))
+        return EXIT_OK
     backend, handle = _submit(args)
     print(f"job {handle.job_id} submitted ({args.backend})", file=sys.stderr, flush=True)
     try:
@@ -87,9 +124,5 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         raise
     print(format_table(result))
-    if args.out:
-        path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2, default=str))
-        print(f"result written to {path}", file=sys.stderr)
+    _write_out(args, result)
     return EXIT_OK

@@ -253,3 +253,10 @@ def endpoint_benchmark_result(ref: str, store: Store | None = None) -> dict[str,
         reason = f"the benchmark process (pid {job['pid']}) ended without finishing; its finished steps are kept"
         return _save(store, job["job_id"], states.FAILED, reason, failed_config=True)
     return build_benchmark_result(store, job["job_id"])
+
+
+def step_line(step: dict[str, Any]) -> str:
+    """One progress line for a finished step."""
+    p95 = step.get("p95_ms")
+    return (f"step {step.get('step')}: {step.get('users')} users, {step.get('rps') or 0:.1f} req/s, "
+            f"p95 {'-' if p95 is None else f'{p95:.0f}'} ms, {step.get('errors') or 0} errors")
