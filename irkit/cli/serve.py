@@ -2,6 +2,8 @@
 
 It speaks SageMaker's container contract (GET /ping, POST /invocations) and reads the TF Serving
 container's env knobs; see docs/local-server.md. Runs in the foreground until Ctrl-C.
+``irkit serve --multi-model DIR [--max-loaded N] [--memory-mb MB]`` serves a multi-model endpoint and
+``irkit serve --container HOST=MODEL ...`` a multi-container one (docs/multi-model.md).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve a model locally: GET /ping, POST /invocations (JSON, npy, JPEG, PNG). "
         "Env knobs: SAGEMAKER_TFS_ENABLE_BATCHING, SAGEMAKER_TFS_MAX_BATCH_SIZE, "
         "SAGEMAKER_TFS_BATCH_TIMEOUT_MICROS, SAGEMAKER_GUNICORN_WORKERS, OMP_NUM_THREADS, "
-        "TF_NUM_INTRAOP_THREADS, TF_NUM_INTEROP_THREADS.",
+        "TF_NUM_INTRAOP_THREADS, TF_NUM_INTEROP_THREADS. Multi-model: --multi-model DIR routes by "
+        "X-Amzn-SageMaker-Target-Model; multi-container: --container HOST=MODEL (repeat) routes by "
+        "X-Amzn-SageMaker-Target-Container-Hostname.",
     )
     from irkit.backends.local.server_main import add_arguments
 

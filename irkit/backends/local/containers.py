@@ -92,7 +92,7 @@ class ContainerRoute:
             if conn is not None:
                 conn.close()
             parsed = urlparse(self.url)
-            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=FORWARD_TIMEOUT_S)
+            conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=FORWARD_TIMEOUT_S)
             self._local.conn = conn
         return conn
 

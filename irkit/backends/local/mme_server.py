@@ -103,7 +103,9 @@ async def invocations(request: Request) -> Response:
                               f"{sorted(decoding.SUPPORTED_TYPES)}", 415, headers)
     try:
         body = await read_body(request)
-        lease = mms.registry.lease_if_loaded(name) or await asyncio.to_thread(mms.registry.acquire, name)
+        lease = mms.registry.lease_if_loaded(name)
+        if lease is None:
+            lease = await asyncio.to_thread(mms.registry.acquire, name)
     except (PayloadError, ModelRoutingError) as exc:
         return error_response(str(exc), exc.status, headers)
     headers[CACHE_HEADER] = lease.cache
