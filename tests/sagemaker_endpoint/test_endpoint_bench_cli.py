@@ -92,3 +92,35 @@ def test_killed_benchmark_keeps_its_finished_steps(moto_url, endpoint, payload, 
     assert result["irkit"]["per_model"] and {e["model"] for e in result["irkit"]["per_model"]} <= {"a.tar.gz",
                                                                                                  "b.tar.gz"}
     assert store.get_job(job["job_id"])["status"] == "FAILED"
+
+
+def test_ctrl_c_stops_the_benchmark_with_its_steps(moto_url, endpoint, payload, tmp_path, mark):
+    spec = spec_dict(payload, stairs={"duration_in_seconds": 2, "number_of_steps": 10, "users_per_step": 1})
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    proc = _cli(["recommend", str(spec_path), "--backend", "sagemaker", "--endpoint-name", endpoint,
+                 "--no-progress"], moto_url)
+    store = Store()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        jobs = store.list_jobs(name=spec["job_name"])
+        if jobs and store.steps(jobs[0]["job_id"]):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    job = store.list_jobs(name=spec["job_name"])[0]
+    assert job["status"] == "STOPPED", stderr
+    assert 1 <= len(store.steps(job["job_id"])) < 10
+    assert len(job["result"]["irkit"]["steps"]) == len(store.steps(job["job_id"]))
+    assert not marked_processes(mark)
+
+
+def test_endpoint_name_needs_the_sagemaker_backend(tmp_path, payload):
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec_dict(payload)))
+    proc = subprocess.run([sys.executable, "-m", "irkit", "recommend", str(spec_path), "--endpoint-name", "x"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--endpoint-name" in proc.stderr and "--backend sagemaker" in proc.stderr

@@ -110,8 +110,9 @@ def benchmark_endpoint(
 
     ``endpoint_url``: the sagemaker-runtime URL (moto, a VPC endpoint); by default the SageMaker
     client's own URL when it is not AWS's, else AWS (``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` is honoured).
-    ``workers``: Locust worker processes behind a master (0: one process). Ctrl-C stops the run; the
-    job ends STOPPED with its finished steps and the KeyboardInterrupt is raised again.
+    ``workers``: Locust worker processes behind a master (0: one process). Ctrl-C (or setting
+    ``stop_event`` from another thread) stops the run; the job ends STOPPED with its finished steps
+    (after Ctrl-C the KeyboardInterrupt is raised again).
     """
     from irkit.backends.local.job_run import load_settings
     from irkit.backends.local.runner import ConfigOutcome, _drive_load
@@ -164,9 +165,10 @@ def benchmark_endpoint(
             on_step(step)
 
     store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.IN_PROGRESS)
+    stop_event = stop_event or threading.Event()
     try:
         _drive_load(runtime_url or f"https://runtime.sagemaker.{region}.amazonaws.com", outcome, settings,
-                    stop_event or threading.Event(), record_step, runtime_load, None)
+                    stop_event, record_step, runtime_load, None)
     except KeyboardInterrupt:
         store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.STOPPED,
                             recommendation=outcome.to_dict(), failure_reason="stopped (Ctrl-C)")
@@ -175,6 +177,10 @@ def benchmark_endpoint(
     except Exception as exc:
         _save(store, job_id, states.FAILED, str(exc), failed_config=True)
         raise
+    if stop_event.is_set() and outcome.stop_reason is None:  # stopped from outside, not at a plateau
+        store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.STOPPED,
+                            recommendation=outcome.to_dict(), failure_reason="stopped (stop_event)")
+        return _save(store, job_id, states.STOPPED, None)
     if outcome.max_invocations > 0:
         store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.COMPLETED,
                             recommendation=outcome.to_dict())

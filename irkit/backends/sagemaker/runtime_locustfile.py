@@ -22,6 +22,7 @@ from __future__ import annotations
 # ruff: noqa: I001, E402  # the import order is the point: locust before anything that loads urllib3
 import locust  # noqa: F401  # first: gevent's monkey-patching must precede boto3/urllib3
 from locust import User, constant, events, task
+from locust.runners import WorkerRunner
 
 import time
 import zlib
@@ -108,9 +109,10 @@ def invoker(environment: Any) -> RuntimeInvoker:
     global _INVOKER
     if _INVOKER is None:
         assert TIMELINE.config is not None
-        client_id = getattr(environment.runner, "client_id", "") or ""
-        _INVOKER = RuntimeInvoker(TIMELINE.config, seed_offset=zlib.crc32(client_id.encode()) % 10_000
-                                  if client_id else 0)
+        offset = 0
+        if isinstance(environment.runner, WorkerRunner):  # the same offset the local locustfile uses
+            offset = zlib.crc32(str(environment.runner.client_id).encode()) % 10_000
+        _INVOKER = RuntimeInvoker(TIMELINE.config, seed_offset=offset)
     return _INVOKER
 
 
