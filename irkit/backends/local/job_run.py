@@ -64,6 +64,7 @@ def load_settings(spec: Any, meta: dict[str, Any], workdir: Path) -> LoadSetting
         open_loop=spec.open_loop,
         workers=int(meta.get("workers") or 0),
         log_dir=workdir,
+        target_models=spec.target_models,
     )
 
 

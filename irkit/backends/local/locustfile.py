@@ -12,6 +12,13 @@ single process writes the STEP as a JSON line to ``results_path``; a worker send
 the master (``irkit_step``), and the master adds the histograms of all workers before writing.
 After the last step the process writes ``{"event": "done"}`` and quits Locust.
 
+Multi-model load (config key ``target_models``, the spec's file form, and ``seed``): each request
+goes to a target drawn from ``irkit.popularity`` (seeded; each worker offsets the seed by its
+client id) with SageMaker's routing headers, and is also filed per target, cold or warm by the
+server's ``X-Irkit-Model-*`` headers (model_tally.py); the STEP then carries ``per_model``. Any user
+class (also the SageMaker runtime one) gets per-target figures by passing ``irkit_model`` /
+``irkit_container`` in the request event's context.
+
 User classes (chosen on the command line): ``ClosedLoopUser`` sends back to back (IR's users);
 ``OpenLoopUser`` (one per generator process) sends at Poisson arrival times and counts latency
 from the scheduled send time, as MLPerf LoadGen's Server scenario does.
@@ -24,6 +31,7 @@ import json
 import os
 import random
 import time
+import zlib
 from typing import Any
 
 import gevent
@@ -33,8 +41,11 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from irkit.backends.local import shapes
 from irkit.backends.local.hdr import StepTally
+from irkit.backends.local.model_tally import StepModels, answer_cache_state, target_headers
 
 CONFIG_ENV = "IRKIT_LOAD_CONFIG"
+CONTEXT_MODEL = "irkit_model"  # request-event context keys that file a request under a target
+CONTEXT_CONTAINER = "irkit_container"
 MERGE_WAIT_S = 5.0  # how long the master waits for workers' tallies after a window ends
 END_GRACE_S = 15.0  # the shape gives up this long after the last window if the timeline did not end it
 LATE_AFTER_S = 0.005  # an open-loop send that leaves this long after its scheduled time is late
@@ -64,6 +75,8 @@ class Timeline:
         self.windows: list[shapes.StepWindow] = []
         self.tallies: dict[int, StepTally] = {}
         self.received: dict[int, list[dict[str, Any]]] = {}  # master: step -> workers' encoded tallies
+        self.models: dict[int, StepModels] = {}  # step -> per-target tallies (multi-model load)
+        self.pick: Any = None  # () -> (model, container), made on first use from config target_models
         self.started = False
         self.finished = False
         self.process = psutil.Process()
@@ -90,6 +103,27 @@ class Timeline:
         if index is not None:
             self.tally(index).record(latency_ms, failed, self.threshold_ms)
 
+    def record_target(self, model: str | None, container: str | None, latency_ms: float, failed: bool,
+                      at: float, response: Any) -> None:
+        if self.t0 is None:
+            return
+        index = shapes.window_index(self.windows, at - self.t0)
+        if index is None:
+            return
+        cache, load_ms = answer_cache_state(response)
+        self.models.setdefault(index, StepModels()).record(model, container, latency_ms, failed, cache, load_ms)
+
+    def target_picker(self, environment: Any) -> Any:
+        """This process's seeded target sampler, or None when the load has no target_models."""
+        if self.pick is None and self.config and self.config.get("target_models"):
+            from irkit.popularity import Popularity
+
+            client_id = str(getattr(environment.runner, "client_id", "") or "")
+            offset = zlib.crc32(client_id.encode()) % 10_000 if isinstance(environment.runner, WorkerRunner) else 0
+            self.pick = Popularity.from_spec(self.config["target_models"]).sampler(
+                int(self.config.get("seed") or 0) + offset)
+        return self.pick
+
     def _cpu_seconds(self) -> float:
         times = self.process.cpu_times()
         return float(times.user + times.system)
@@ -115,7 +149,7 @@ def _write_line(record: dict[str, Any]) -> None:
         handle.flush()
 
 
-def _step_record(window: shapes.StepWindow, tally: StepTally) -> dict[str, Any]:
+def _step_record(window: shapes.StepWindow, tally: StepTally, models: StepModels | None = None) -> dict[str, Any]:
     step: dict[str, Any] = {"step": window.index, "users": window.users, "start_s": window.start_s}
     if window.phase is not None:
         step["phase"] = window.phase
@@ -124,6 +158,8 @@ def _step_record(window: shapes.StepWindow, tally: StepTally) -> dict[str, Any]:
     step.update(tally.step_dict(window.duration_s))
     if TIMELINE.config and TIMELINE.config.get("mode") == "open":
         step["late"], step["dropped"] = tally.late, tally.dropped
+    if models is not None and models.targets:
+        step["per_model"] = models.entries()
     cpu = step.get("generator_cpu")
     if cpu is not None and cpu > CPU_WARNING_PERCENT:
         step["warnings"] = [f"load generator CPU at {cpu:.0f}% (> {CPU_WARNING_PERCENT:.0f}%) in step "
@@ -138,17 +174,20 @@ def _sleep_until(deadline: float) -> None:
 def _finish_step(environment: Any, window: shapes.StepWindow) -> None:
     tally = TIMELINE.tallies.pop(window.index, None) or StepTally()
     tally.cpu_percent = TIMELINE.cpu_since_mark()
+    models = TIMELINE.models.pop(window.index, None) or StepModels()
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        runner.send_message("irkit_step", {"step": window.index, "tally": tally.encode()})
+        runner.send_message("irkit_step", {"step": window.index, "tally": tally.encode(),
+                                           "models": models.encode()})
         return
     if isinstance(runner, MasterRunner):
         deadline = time.time() + MERGE_WAIT_S
         while len(TIMELINE.received.get(window.index, [])) < runner.worker_count and time.time() < deadline:
             gevent.sleep(0.05)
         for data in TIMELINE.received.pop(window.index, []):
-            tally.merge_encoded(data)
-    _write_line(_step_record(window, tally))
+            tally.merge_encoded(data["tally"])
+            models.merge_encoded(data.get("models") or [])
+    _write_line(_step_record(window, tally, models))
 
 
 def _run_timeline(environment: Any) -> None:
@@ -191,7 +230,7 @@ def _on_init(environment: Any, **_kw: Any) -> None:
 
 
 def _on_worker_step(msg: Any, **_kw: Any) -> None:
-    TIMELINE.received.setdefault(int(msg.data["step"]), []).append(msg.data["tally"])
+    TIMELINE.received.setdefault(int(msg.data["step"]), []).append(msg.data)
 
 
 def _on_start_message(environment: Any, msg: Any) -> None:
@@ -215,17 +254,32 @@ def _on_test_start(environment: Any, **_kw: Any) -> None:
 
 @events.request.add_listener
 def _on_request(response_time: float, exception: Any, context: dict[str, Any] | None = None,
-                **_kw: Any) -> None:
+                response: Any = None, **_kw: Any) -> None:
     now = time.time()
-    scheduled = (context or {}).get("irkit_scheduled")
+    context = context or {}
+    scheduled = context.get("irkit_scheduled")
     latency_ms = (now - scheduled) * 1000.0 if scheduled is not None else float(response_time or 0.0)
     TIMELINE.record(latency_ms, exception is not None, now)
+    if CONTEXT_MODEL in context or CONTEXT_CONTAINER in context:
+        TIMELINE.record_target(context.get(CONTEXT_MODEL), context.get(CONTEXT_CONTAINER), latency_ms,
+                               exception is not None, now, response)
 
 
 def _request_headers() -> dict[str, str]:
     assert TIMELINE.config is not None
     headers = {"Content-Type": TIMELINE.config["content_type"], "Accept": "application/json"}
     headers.update(TIMELINE.config.get("headers") or {})
+    return headers
+
+
+def _target_request(environment: Any, context: dict[str, Any]) -> dict[str, str]:
+    """The request's headers; with target_models, also a drawn target's routing headers and context."""
+    headers = _request_headers()
+    pick = TIMELINE.target_picker(environment)
+    if pick is not None:
+        model, container = pick()
+        headers.update(target_headers(model, container))
+        context[CONTEXT_MODEL], context[CONTEXT_CONTAINER] = model, container
     return headers
 
 
@@ -239,8 +293,10 @@ class ClosedLoopUser(FastHttpUser):
         if TIMELINE.config is None:
             gevent.sleep(0.05)
             return
+        context: dict[str, Any] = {}
+        headers = _target_request(self.environment, context)
         self.client.post(TIMELINE.config["path"], data=TIMELINE.payload,  # type: ignore[arg-type]  # bytes work
-                         headers=_request_headers(), name="invocations")
+                         headers=headers, name="invocations", context=context)
 
 
 class OpenLoopUser(FastHttpUser):
@@ -258,9 +314,10 @@ class OpenLoopUser(FastHttpUser):
             TIMELINE.tally(index).late += 1
         self.in_flight += 1
         try:
+            context: dict[str, Any] = {"irkit_scheduled": scheduled}
+            headers = _target_request(self.environment, context)
             self.client.post(TIMELINE.config["path"], data=TIMELINE.payload,  # type: ignore[arg-type]  # bytes work
-                             headers=_request_headers(), name="invocations",
-                             context={"irkit_scheduled": scheduled})
+                             headers=headers, name="invocations", context=context)
         finally:
             self.in_flight -= 1
 

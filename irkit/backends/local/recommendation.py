@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from irkit import states
+from irkit.backends.local.model_tally import flatten_per_model
 
 VARIANT_NAME = "AllTraffic"
 ENDPOINT_CONFIG_ID = "endpoint"  # the config id used when an existing endpoint is benchmarked
@@ -171,6 +172,9 @@ def build_result(
             "steps": [{k: v for k, v in s.items() if k != "step_index"} for s in steps],
         },
     }
+    per_model = flatten_per_model(result["irkit"]["steps"])
+    if per_model:
+        result["irkit"]["per_model"] = per_model
     if failure_reason:
         result["FailureReason"] = failure_reason
     if states.is_terminal(status) and finished_at is not None:

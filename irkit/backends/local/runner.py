@@ -42,6 +42,8 @@ class LoadSettings:
     workers: int = 0  # Locust worker processes; 0 = one single Locust process
     max_seconds: float | None = None
     log_dir: Path | None = None  # server and Locust logs go here when set
+    target_models: Any = None  # irkit.spec.TargetModels: multi-model / multi-container load
+    seed: int = 0  # the target sampler's seed
 
 
 @dataclass
@@ -92,11 +94,12 @@ def default_traffic() -> Any:
     return TrafficPattern("STAIRS", (), Stairs(**DEFAULT_STAIRS))
 
 
-def send_preflight(url: str, body: bytes, content_type: str, timeout: float = PREFLIGHT_TIMEOUT_S) -> float:
+def send_preflight(url: str, body: bytes, content_type: str, timeout: float = PREFLIGHT_TIMEOUT_S,
+                   headers: Mapping[str, str] | None = None) -> float:
     """POST the sample payload once; return its latency in ms or raise BackendError with the answer."""
     request = urllib.request.Request(
         url.rstrip("/") + "/invocations", data=body, method="POST",
-        headers={"Content-Type": content_type, "Accept": "application/json"},
+        headers={"Content-Type": content_type, "Accept": "application/json", **(headers or {})},
     )
     started = time.perf_counter()
     try:
@@ -123,6 +126,39 @@ def _usage_pair(usage: Any) -> tuple[float | None, float | None]:
         cpu = getattr(usage, "cpu_percent", getattr(usage, "cpu", None))
         mem = getattr(usage, "memory_percent", getattr(usage, "memory", None))
     return (None if cpu is None else float(cpu)), (None if mem is None else float(mem))
+
+
+def _preflight_headers(settings: LoadSettings) -> dict[str, str]:
+    """Multi-model: the pre-flight goes to the first listed model/container (so that one starts warm)."""
+    tm = settings.target_models
+    if tm is None:
+        return {}
+    from irkit.backends.local.model_tally import target_headers
+
+    return target_headers(tm.models[0] if tm.models else None, tm.containers[0] if tm.containers else None)
+
+
+def _target_load_kwargs(settings: LoadSettings) -> dict[str, Any]:
+    """run_load's extra config for multi-model load (none without target_models, so fakes keep working)."""
+    if settings.target_models is None:
+        return {}
+    return {"extra_config": {"target_models": settings.target_models.to_dict(), "seed": settings.seed}}
+
+
+def _server_kwargs(model_path: str | Path, settings: LoadSettings) -> tuple[str | Path | None, dict[str, Any]]:
+    """How ServerProcess serves a multi-model job: a folder of tarballs, or one server per container."""
+    tm = settings.target_models
+    if tm is None:
+        return model_path, {}
+    folder = Path(model_path)
+    if not folder.is_dir():
+        raise BackendError(f"target_models needs --model to be a folder of *.tar.gz, got {str(folder)!r}")
+    if tm.containers and tm.models:
+        raise BackendError("the local backend serves target_models with models or containers, not both "
+                           "(benchmark such an endpoint with --endpoint-url)")
+    if tm.containers:
+        return None, {"containers": {host: folder / f"{host}.tar.gz" for host in tm.containers}}
+    return folder, {"multi_model": True}
 
 
 def _log_path(settings: LoadSettings, name: str) -> Path | None:
@@ -197,6 +233,7 @@ def _drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_e
         latency_threshold_ms=settings.threshold_ms, percentile=settings.percentile,
         open_loop=settings.open_loop, workers=settings.workers, on_step=watcher,
         stop_event=stop_event, max_seconds=max_seconds, log_path=_log_path(settings, f"load-{outcome.config_id}.log"),
+        **_target_load_kwargs(settings),
     )
     outcome.ended_at = time.time()
     outcome.load_mode = getattr(result, "mode", None) or ("open" if settings.open_loop is not None else "closed")
@@ -243,13 +280,16 @@ def run_config(
     stop_event = stop_event or threading.Event()
     factory = server_factory or _default_server_factory()
     log_path = _log_path(settings, f"server-{config.config_id}.log")
-    server = factory(model_path, port=0, env=dict(config.environment), cpus=profile.cpus, log_path=log_path)
+    served, serve_kwargs = _server_kwargs(model_path, settings)
+    server = factory(served, port=0, env=dict(config.environment), cpus=profile.cpus, log_path=log_path,
+                     **serve_kwargs)
     try:
         server.start()
         outcome.model_setup_time_s = server.setup_time_s
         if stop_event.is_set():
             return outcome
-        send_preflight(server.url, Path(settings.payload_path).read_bytes(), settings.content_type)
+        send_preflight(server.url, Path(settings.payload_path).read_bytes(), settings.content_type,
+                       headers=_preflight_headers(settings))
         _reset_usage(server)
         _drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
                     server.usage)
@@ -273,6 +313,7 @@ def run_endpoint(
     outcome = ConfigOutcome(ENDPOINT_CONFIG_ID, "endpoint", {}, url=url,
                             endpoint_name=endpoint_name or endpoint_name_for(url))
     stop_event = stop_event or threading.Event()
-    send_preflight(url, Path(settings.payload_path).read_bytes(), settings.content_type)
+    send_preflight(url, Path(settings.payload_path).read_bytes(), settings.content_type,
+                   headers=_preflight_headers(settings))
     _drive_load(url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(), None)
     return outcome
