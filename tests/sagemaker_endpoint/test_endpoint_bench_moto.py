@@ -43,3 +43,11 @@ def test_multi_model_endpoint_benchmark(aws_clients, endpoint, payload, mark, tm
                for e in per_model)
     assert all(e["p50_ms"] is not None for e in per_model)
     assert not marked_processes(mark)
+    # downstream: the tidy frames read it from the store like any job
+    from irkit.results import steps_frame, to_frame
+
+    frame = to_frame(ext["job_id"], store=store)
+    assert list(frame["backend"]) == ["sagemaker"] and frame["max_invocations"].iloc[0] == \
+        perf["Metrics"]["MaxInvocations"]
+    steps = steps_frame(ext["job_id"], store=store)
+    assert len(steps) == 2 and set(steps["instance_type"]) == {"ml.c5.xlarge"}
