@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -83,6 +84,9 @@ class MultiModelServing:
 
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         configure_threads(self.settings.intra_op_threads, self.settings.inter_op_threads)
+        # TensorFlow's many long-lived objects go to the permanent generation, so the collection
+        # that frees an evicted model takes ~10 ms instead of ~150 ms (measured on the tiny model).
+        gc.freeze()
 
     def stats(self) -> dict[str, Any]:
         return {"worker": os.getpid(), "requests": self.requests, "loaded": self.registry.loaded_names(),
