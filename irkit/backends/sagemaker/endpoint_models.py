@@ -1,8 +1,9 @@
 """The per-model breakdown of an endpoint benchmark, in the local backend's PER_MODEL shape.
 
 Steps written by the load generator carry ``per_model`` entries (docs/architecture.md, STEP). A
-SageMaker endpoint does not say which invocation loaded a model, so the cold-start fields,
-``cold_requests`` and ``hit_rate`` are always null here, whatever the generator counted.
+SageMaker endpoint does not say which invocation loaded a model, so the cold and warm fields,
+``hit_rate``, ``loads`` and ``load_ms_mean`` are always null here, whatever the generator counted;
+``p50_ms``..``p99_ms`` cover every success of the target.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-UNKNOWN_ON_SAGEMAKER = ("cold_requests", "cold_p50_ms", "cold_p99_ms", "hit_rate")
+UNKNOWN_ON_SAGEMAKER = ("cold_requests", "cold_p50_ms", "cold_p99_ms", "warm_p50_ms", "warm_p99_ms",
+                        "hit_rate", "loads", "load_ms_mean")
 
 
 def sagemaker_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
