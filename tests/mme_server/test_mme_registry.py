@@ -194,3 +194,29 @@ def test_bad_limits_and_folder_are_refused(tmp_path):
         registry(make_folder(tmp_path, {}), max_loaded=0)
     with pytest.raises(Exception, match="not a folder"):
         ModelRegistry(tmp_path / "missing", FakeModel)
+
+
+def test_a_lease_granted_after_the_request_was_cancelled_is_released(tmp_path):
+    import asyncio
+
+    from irkit.backends.local.mme_server import acquire_in_thread
+
+    folder = make_folder(tmp_path, {"a.tar.gz": 0.01})
+
+    def slow_loader(path: Path) -> FakeModel:
+        time.sleep(0.3)
+        return FakeModel(path)
+
+    reg = ModelRegistry(folder, slow_loader, preparer=fake_preparer, work_dir=tmp_path / "w")
+
+    async def client_goes_away() -> None:
+        task = asyncio.ensure_future(acquire_in_thread(reg, "a.tar.gz"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.6)  # the load finishes in its thread
+
+    asyncio.run(client_goes_away())
+    entry = reg._entries["a.tar.gz"]
+    assert entry.loaded and entry.loads == 1 and entry.in_use == 0

@@ -36,6 +36,7 @@ from irkit.backends.local.mme import (
     CACHE_MISS,
     MME_DIR_ENV,
     MME_WORK_DIR_ENV,
+    Lease,
     ModelRegistry,
     ModelRoutingError,
     registry_settings_from_env,
@@ -93,6 +94,21 @@ class MultiModelServing:
                 "settings": dict(vars(self.settings))}
 
 
+async def acquire_in_thread(registry: ModelRegistry, name: str) -> Lease:
+    """``registry.acquire`` off the event loop; a lease that arrives after the request was cancelled
+    (the client went away during a load) is released, so the model can be closed on eviction."""
+    future = asyncio.ensure_future(asyncio.to_thread(registry.acquire, name))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        def release_late(done: asyncio.Future) -> None:
+            if not done.cancelled() and done.exception() is None:
+                done.result().release()
+
+        future.add_done_callback(release_late)
+        raise
+
+
 async def invocations(request: Request) -> Response:
     mms: MultiModelServing = request.app.state.serving
     headers = {WORKER_HEADER: str(os.getpid()), CACHE_HEADER: CACHE_MISS}
@@ -107,9 +123,7 @@ async def invocations(request: Request) -> Response:
                               f"{sorted(decoding.SUPPORTED_TYPES)}", 415, headers)
     try:
         body = await read_body(request)
-        lease = mms.registry.lease_if_loaded(name)
-        if lease is None:
-            lease = await asyncio.to_thread(mms.registry.acquire, name)
+        lease = mms.registry.lease_if_loaded(name) or await acquire_in_thread(mms.registry, name)
     except (PayloadError, ModelRoutingError) as exc:
         return error_response(str(exc), exc.status, headers)
     headers[CACHE_HEADER] = lease.cache
