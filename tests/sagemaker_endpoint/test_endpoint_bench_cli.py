@@ -86,6 +86,9 @@ def test_killed_benchmark_keeps_its_finished_steps(moto_url, endpoint, payload, 
     while marked_processes(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not marked_processes(mark)
+    live = store.result(job["job_id"])  # the live result saved with the last finished step
+    assert live["Status"] == "IN_PROGRESS"
+    assert len(live["irkit"]["steps"]) in (kept - 1, kept)  # the kill may fall between step and save
     result = endpoint_benchmark_result(job["job_id"])
     assert result["Status"] == "FAILED" and "ended without finishing" in result["FailureReason"]
     assert len(result["irkit"]["steps"]) == kept

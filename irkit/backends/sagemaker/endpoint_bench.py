@@ -161,6 +161,8 @@ def benchmark_endpoint(
 
     def record_step(step: dict[str, Any]) -> None:
         store.add_step(job_id, CONFIG_ID, next(counter), step)
+        # a live IN_PROGRESS result too, so history (irkit.history.load) shows a killed run's steps
+        store.save_result(job_id, build_benchmark_result(store, job_id))
         if on_step is not None:
             on_step(step)
 
