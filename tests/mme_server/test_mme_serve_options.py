@@ -9,6 +9,17 @@ from irkit.cli import main
 from irkit.errors import BackendError
 
 
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """serve() exports settings to os.environ for its workers; keep this process's env as it was."""
+    import os
+
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.mark.parametrize("argv, words", [
     (["serve"], "MODEL"),
     (["serve", "m.tar.gz", "--max-loaded", "2"], "--max-loaded"),
@@ -48,3 +59,29 @@ def test_server_process_command_lines(tmp_path):
         ServerProcess(None)
     with pytest.raises(BackendError, match="does not exist"):
         containers.start()
+
+
+@pytest.mark.parametrize("name, value, words", [("IRKIT_MME_MAX_LOADED", "two", "integer"),
+                                                 ("IRKIT_MME_MAX_LOADED", "0", "at least 1"),
+                                                 ("IRKIT_MME_MEMORY_MB", "-5", "more than 0")])
+def test_bad_limit_env_exits_2_naming_the_variable(tmp_path, capsys, monkeypatch, name, value, words):
+    monkeypatch.setenv(name, value)
+    assert main(["serve", "--multi-model", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert name in err and words in err
+
+
+def test_limits_come_from_options_else_from_the_env(tmp_path, monkeypatch):
+    import argparse
+
+    from irkit.backends.local import mme
+    from irkit.backends.local.server_main import export_mme_env
+
+    monkeypatch.setenv(mme.MAX_LOADED_ENV, "3")
+    monkeypatch.setenv(mme.MEMORY_MB_ENV, "256")
+    args = argparse.Namespace(multi_model=str(tmp_path), max_loaded=None, memory_mb=None)
+    assert export_mme_env(args, tmp_path / "work") == tmp_path.resolve()
+    assert mme.registry_settings_from_env() == {"max_loaded": 3, "memory_budget_mb": 256.0}
+    args = argparse.Namespace(multi_model=str(tmp_path), max_loaded=1, memory_mb=None)
+    export_mme_env(args, tmp_path / "work")
+    assert mme.registry_settings_from_env() == {"max_loaded": 1, "memory_budget_mb": 256.0}

@@ -35,7 +35,8 @@ MODEL_SUFFIX = ".tar.gz"
 CACHE_HIT = "hit"
 CACHE_MISS = "miss"
 BYTES_PER_MB = 1024 * 1024
-# what server_main hands to each uvicorn worker
+# what server_main hands to each uvicorn worker; IRKIT_MME_MAX_LOADED / IRKIT_MME_MEMORY_MB may also be
+# set by the user (or a job's hyperparameter_ranges) in place of --max-loaded / --memory-mb
 MME_DIR_ENV = "IRKIT_MME_DIR"
 MAX_LOADED_ENV = "IRKIT_MME_MAX_LOADED"
 MEMORY_MB_ENV = "IRKIT_MME_MEMORY_MB"
@@ -323,8 +324,8 @@ def registry_settings_from_env(env: dict[str, str] | None = None) -> dict[str, A
     """``max_loaded`` / ``memory_budget_mb`` from the env server_main hands to each worker."""
     env = dict(os.environ) if env is None else env
     out: dict[str, Any] = {"max_loaded": None, "memory_budget_mb": None}
-    if env.get(MAX_LOADED_ENV):
+    if env.get(MAX_LOADED_ENV, "").strip():
         out["max_loaded"] = int(env[MAX_LOADED_ENV])
-    if env.get(MEMORY_MB_ENV):
+    if env.get(MEMORY_MB_ENV, "").strip():
         out["memory_budget_mb"] = float(env[MEMORY_MB_ENV])
     return out

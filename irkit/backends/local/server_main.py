@@ -209,12 +209,20 @@ def export_mme_env(args: argparse.Namespace, work_dir: Path) -> Path:
     folder = Path(args.multi_model).expanduser().resolve()
     os.environ[mme.MME_DIR_ENV] = str(folder)
     os.environ[mme.MME_WORK_DIR_ENV] = str(work_dir / "models")
-    os.environ.pop(mme.MAX_LOADED_ENV, None)
-    os.environ.pop(mme.MEMORY_MB_ENV, None)
+    # the options win; else the env (so an Advanced job's hyperparameter_ranges can vary them)
     if args.max_loaded is not None:
         os.environ[mme.MAX_LOADED_ENV] = str(args.max_loaded)
     if args.memory_mb is not None:
         os.environ[mme.MEMORY_MB_ENV] = str(args.memory_mb)
+    try:
+        limits = mme.registry_settings_from_env()
+    except ValueError:
+        raise SpecError(mme.MAX_LOADED_ENV, f"{mme.MAX_LOADED_ENV} must be an integer and {mme.MEMORY_MB_ENV} "
+                        "a number") from None
+    if limits["max_loaded"] is not None and limits["max_loaded"] < 1:
+        raise SpecError(mme.MAX_LOADED_ENV, "must be at least 1")
+    if limits["memory_budget_mb"] is not None and limits["memory_budget_mb"] <= 0:
+        raise SpecError(mme.MEMORY_MB_ENV, "must be more than 0")
     return folder
 
 
