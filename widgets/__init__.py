@@ -13,6 +13,7 @@ from .instance_picker import InstancePicker
 from .job_panel import JobPanel
 from .model_source import ModelSourcePanel
 from .results_explorer import ResultsExplorer
+from .target_models import TargetModelsEditor
 from .traffic import StoppingPanel, TrafficPanel
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "ResultsExplorer",
     "RightSizeApp",
     "StoppingPanel",
+    "TargetModelsEditor",
     "TrafficPanel",
 ]
