@@ -62,3 +62,22 @@ def test_stop_reaps_the_router_and_every_container(tiny_model_tarball):
         server.stop()
     gone, alive = psutil.wait_procs(tree, timeout=5)
     assert alive == []
+
+
+def test_containers_exit_when_their_router_is_killed(tiny_model_tarball):
+    import os
+    import signal
+
+    from irkit.backends.local.serve import ServerProcess
+
+    server = ServerProcess(None, containers={"one": tiny_model_tarball})
+    server.start(timeout=150)
+    try:
+        router = server.process.pid
+        containers = [p for p in server.processes() if p.pid != router]
+        assert containers
+        os.kill(router, signal.SIGKILL)  # no chance to stop its containers itself
+        gone, alive = psutil.wait_procs(containers, timeout=15)
+        assert alive == []
+    finally:
+        server.stop()

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import http.client
 import logging
+import os
 import re
 import signal
 import threading
@@ -214,8 +215,10 @@ def start_containers(containers: Mapping[str, Path], *, host: str = "127.0.0.1",
                      log_dir: Path | None = None, workers: int | None = None, timeout: float = 180.0) -> dict[str, Any]:
     """Start one ServerProcess per container, all at once; on any failure stop them all and raise."""
     from irkit.backends.local.serve import ServerProcess
+    from irkit.backends.local.server_main import EXIT_WITH_PARENT_ENV
 
-    servers = {name: ServerProcess(path, port=0, host=host, cpus=cpus, workers=workers,
+    watch = {EXIT_WITH_PARENT_ENV: str(os.getpid())}  # each container exits if this process dies
+    servers = {name: ServerProcess(path, port=0, host=host, cpus=cpus, workers=workers, env=watch,
                                    log_path=(log_dir / f"container-{name}.log") if log_dir else None)
                for name, path in containers.items()}
     with ThreadPoolExecutor(max_workers=len(servers)) as pool:

@@ -11,9 +11,12 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ APP_FACTORY = "irkit.backends.local.server:app_from_env"
 MME_APP_FACTORY = "irkit.backends.local.mme_server:mme_app_from_env"
 DEFAULT_PORT = 8080  # SageMaker's containers listen on 8080
 STARTUP_FAILURE = 3
+EXIT_WITH_PARENT_ENV = "IRKIT_EXIT_WITH_PARENT"  # pid; see exit_with_parent()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,6 +125,22 @@ def run_uvicorn(sock: socket.socket, workers: int, log_level: str, app: Any = AP
     return 0 if server.started else STARTUP_FAILURE
 
 
+def exit_with_parent(poll_s: float = 1.0) -> None:
+    """With ``IRKIT_EXIT_WITH_PARENT=<pid>`` (set by the multi-container router for its containers),
+    SIGTERM ourselves once that process is gone, so a killed router leaves no container behind."""
+    text = os.environ.pop(EXIT_WITH_PARENT_ENV, "").strip()
+    if not text.isdigit():
+        return
+    parent = int(text)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="irkit-parent-watch", daemon=True).start()
+
+
 def serve(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT. Raises IrkitError for bad settings, model or address."""
     mode = check_mode(args)
@@ -143,6 +163,7 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise IrkitError(str(exc)) from None
     pin_cpus(args.cpus, args.instance_type)
+    exit_with_parent()
     os.environ.update(settings.thread_env())
     own_work_dir = args.work_dir is None
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="irkit-serve-"))
