@@ -75,19 +75,17 @@ def _job_dir(store: Store, job_id: str) -> Path:
 
 
 def _first_target(spec: Any) -> tuple[str | None, str | None]:
-    """The most popular target model and the first container, for the pre-flight request."""
+    """The pre-flight's target: the most popular model (or container), and the first container with models."""
     targets = getattr(spec, "target_models", None)
     if targets is None:
         return None, None
     from irkit.popularity import Popularity
 
-    models = list(getattr(targets, "models", None) or ())
-    containers = list(getattr(targets, "containers", None) or ())
-    model = None
-    if models:
-        probabilities = Popularity.from_spec(targets).probabilities()
-        model = max(models, key=lambda m: probabilities.get(m, 0.0))
-    return model, (containers[0] if containers else None)
+    probabilities = Popularity.from_spec(targets).probabilities()
+    favourite = max(probabilities, key=lambda name: probabilities[name])
+    if targets.models:
+        return favourite, (targets.containers[0] if targets.containers else None)
+    return None, favourite
 
 
 def benchmark_endpoint(
