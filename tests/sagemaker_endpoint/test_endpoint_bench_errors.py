@@ -70,3 +70,24 @@ def test_failed_preflight_names_endpoint_and_target_and_is_stored(aws_clients, e
     assert job["status"] == "FAILED" and "pre-flight" in job["failure_reason"]
     assert store.steps(job["job_id"]) == []
     assert job["result"]["irkit"]["configs"][0]["status"] == "FAILED"
+
+
+def test_runtime_config_for_a_hand_started_master(tmp_path, payload):
+    import json
+
+    from irkit.backends.local import load
+    from irkit.backends.sagemaker.endpoint_bench import RUNTIME_KEY, runtime_extra_config
+    from irkit.spec import load_spec
+
+    spec = load_spec(spec_dict(payload, target_models={"models": ["a", "b"], "distribution": "zipf"}))
+    traffic = spec.traffic()
+    sample = tmp_path / "sample.json"
+    sample.write_text("[[1]]")
+    path = load.write_config(tmp_path / "config.json", sample, "application/json", load.plan_windows(traffic),
+                             traffic=traffic, generators=4,
+                             extra=runtime_extra_config(spec, "my-mme", region="eu-west-1", seed=5))
+    config = json.loads(path.read_text())
+    assert config["generators"] == 4 and len(config["windows"]) == 2
+    runtime = config[RUNTIME_KEY]
+    assert (runtime["endpoint_name"], runtime["region"], runtime["seed"]) == ("my-mme", "eu-west-1", 5)
+    assert runtime["target_models"]["models"] == ["a.tar.gz", "b.tar.gz"]

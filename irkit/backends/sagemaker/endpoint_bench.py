@@ -148,10 +148,8 @@ def benchmark_endpoint(
     except Exception as exc:
         _save(store, job_id, states.FAILED, str(exc), failed_config=True)
         raise
-    runtime_config = {"endpoint_name": endpoint_name, "region": region, "endpoint_url": runtime_url,
-                      "accept": "application/json", "seed": int(seed),
-                      "target_models": spec.to_dict().get("target_models")}
-    runtime_load = _runtime_load_fn(load_fn, runtime_config)
+    extra = runtime_extra_config(spec, endpoint_name, region=region, endpoint_url=runtime_url, seed=seed)
+    runtime_load = _runtime_load_fn(load_fn, extra[RUNTIME_KEY])
     outcome = ConfigOutcome(CONFIG_ID, description.instance_type, {}, url=runtime_url or "aws",
                             endpoint_name=endpoint_name, price_per_hour=meta["price_per_hour"] or 0.0,
                             price_is_estimate=False)
@@ -189,6 +187,19 @@ def benchmark_endpoint(
     store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.FAILED,
                         recommendation=outcome.to_dict(), failure_reason=reason)
     return _save(store, job_id, states.FAILED, reason)
+
+
+def runtime_extra_config(spec: Any, endpoint_name: str, *, region: str = DEFAULT_REGION,
+                         endpoint_url: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """The runtime locustfile's keys, for ``load.write_config(..., extra=)`` (a master started by hand).
+
+    ``{"sagemaker_runtime": {endpoint_name, region, endpoint_url, accept, seed, target_models}}``.
+    """
+    from irkit.spec import load_spec
+
+    target_models = load_spec(spec).to_dict().get("target_models")
+    return {RUNTIME_KEY: {"endpoint_name": endpoint_name, "region": region, "endpoint_url": endpoint_url,
+                          "accept": "application/json", "seed": int(seed), "target_models": target_models}}
 
 
 def _runtime_load_fn(load_fn: Callable[..., Any] | None, runtime_config: dict[str, Any]) -> Callable[..., Any]:
