@@ -77,7 +77,7 @@ def create_endpoint(sagemaker, name: str, instance_type: str = "ml.c5.xlarge", c
 
 @pytest.fixture
 def endpoint(aws_clients):
-    _runtime_backend().results.clear()  # runtime_requests() then sees this test's requests only
+    runtime_backend().results.clear()  # runtime_requests() then sees this test's requests only
     return create_endpoint(aws_clients.sagemaker, f"mme-{uuid.uuid4().hex[:8]}")
 
 
@@ -115,7 +115,7 @@ def marked_processes(mark: str) -> list:
     return found
 
 
-def _runtime_backend():
+def runtime_backend():
     from moto.sagemakerruntime.models import sagemakerruntime_backends
 
     return sagemakerruntime_backends["123456789012"][REGION]
@@ -129,7 +129,7 @@ def runtime_requests() -> list[dict]:
     import base64
 
     return [{k.lower(): v for k, v in json.loads(base64.b64decode(key)).items()}
-            for answers in _runtime_backend().results.values() for key in answers]
+            for answers in runtime_backend().results.values() for key in answers]
 
 
 def spec_dict(payload, **extra) -> dict:

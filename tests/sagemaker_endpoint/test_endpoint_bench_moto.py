@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from conftest import marked_processes, runtime_requests, spec_dict
+from conftest import runtime_backend, canned_results, marked_processes, runtime_requests, spec_dict
 
 from irkit.backends.sagemaker.endpoint_bench import benchmark_endpoint
 from irkit.store import Store
@@ -11,10 +13,12 @@ from irkit.store import Store
 pytestmark = pytest.mark.slow
 
 
-def test_multi_model_endpoint_benchmark(aws_clients, endpoint, payload, mark, tmp_path):
+def test_multi_model_endpoint_benchmark(moto_url, aws_clients, endpoint, payload, mark, tmp_path):
     models = ["a.tar.gz", "b.tar.gz", "c.tar.gz"]
     spec = spec_dict(payload, target_models={"models": models, "distribution": "zipf", "exponent": 1.5})
     store = Store(tmp_path / "irkit.db")
+    canned = [json.dumps({"predictions": [[float(i)]]}) for i in range(len(models))]
+    canned_results(moto_url, canned)  # one canned answer per distinct request, i.e. per target model
     streamed = []
     result = benchmark_endpoint(spec, endpoint, clients=aws_clients, store=store, on_step=streamed.append)
 
@@ -33,6 +37,8 @@ def test_multi_model_endpoint_benchmark(aws_clients, endpoint, payload, mark, tm
     # every request carried a TargetModel over HTTP: moto saw each model's header
     seen = {r.get("x-amzn-sagemaker-target-model") for r in runtime_requests()}
     assert seen == set(models)
+    answers = {body for per_endpoint in runtime_backend().results.values() for body, *_ in per_endpoint.values()}
+    assert answers == set(canned)  # each model was answered from the canned queue, over HTTP
     # per-model breakdown: Zipf order, cold fields unknown on SageMaker
     per_model = ext["per_model"]
     assert {e["model"] for e in per_model} == set(models)
