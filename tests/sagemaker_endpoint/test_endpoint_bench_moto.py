@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import runtime_backend, canned_results, marked_processes, runtime_requests, spec_dict
+from conftest import canned_results, marked_processes, runtime_backend, runtime_requests, spec_dict
 
 from irkit.backends.sagemaker.endpoint_bench import benchmark_endpoint
 from irkit.store import Store
