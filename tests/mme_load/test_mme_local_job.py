@@ -82,3 +82,39 @@ def test_killed_mme_job_keeps_its_finished_steps(model_dir, resnet_payload_tarba
     assert len({(e["step"], e["model"]) for e in result["irkit"]["per_model"]}) >= 2
     backend.stop(handle)
     assert not job_processes(job_marker(backend.store, handle.job_id))  # server and Locust reaped
+
+
+@pytest.mark.parametrize(
+    ("target_models", "field"),
+    [({"models": ["m1.tar.gz", "missing.tar.gz"]}, "target_models.models[1]"),
+     ({"containers": ["m1", "nope"]}, "target_models.containers[1]"),
+     ({"models": ["m1"], "containers": ["m2"]}, "target_models.containers")],
+)
+def test_submit_checks_the_model_folder_against_target_models(model_dir, resnet_payload_tarball, target_models,
+                                                              field):
+    from irkit.errors import SpecError
+
+    spec = {**_spec("mme-bad"), "target_models": target_models}
+    with pytest.raises(SpecError) as info:
+        LocalBackend().submit(spec, model=model_dir, payload=resnet_payload_tarball)
+    assert info.value.field == field
+
+
+def test_submit_needs_a_folder_with_target_models(tiny_model_tarball, resnet_payload_tarball):
+    from irkit.errors import SpecError
+
+    with pytest.raises(SpecError) as info:
+        LocalBackend().submit(_spec("mme-file"), model=tiny_model_tarball, payload=resnet_payload_tarball)
+    assert info.value.field == "model" and "folder of *.tar.gz" in str(info.value)
+
+
+def test_local_multi_container_job_splits_per_container(model_dir, resnet_payload_tarball):
+    spec = {**_spec("mc-e2e", {"duration_in_seconds": 3, "number_of_steps": 1, "users_per_step": 2}),
+            "target_models": {"containers": ["m1", "m2"], "distribution": "uniform"}}
+    backend = LocalBackend()
+    handle = backend.submit(spec, model=model_dir, payload=resnet_payload_tarball)
+    result = backend.wait(handle, progress=False, poll_s=0.5, timeout_s=240)
+    assert result["Status"] == states.COMPLETED, result.get("FailureReason")
+    entries = result["irkit"]["per_model"]
+    assert {e["container"] for e in entries} == {"m1", "m2"}
+    assert all(e["model"] is None and e["errors"] == 0 and e["requests"] > 0 for e in entries)

@@ -122,6 +122,10 @@ class LocalBackend:
                                          "pass model= / --model")
             if not Path(model).exists():
                 raise SpecError("model", f"{str(model)!r} does not exist")
+            if spec.target_models is not None:
+                from irkit.backends.local.runner import check_target_folder
+
+                check_target_folder(spec.target_models, model)
         from irkit.backends.local.payload import local_path
 
         meta = {

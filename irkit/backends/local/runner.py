@@ -7,6 +7,7 @@ injected (``server_factory``, ``load_fn``), so the loop is tested with fakes as 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import urllib.error
@@ -145,17 +146,34 @@ def _target_load_kwargs(settings: LoadSettings) -> dict[str, Any]:
     return {"extra_config": {"target_models": settings.target_models.to_dict(), "seed": settings.seed}}
 
 
+def check_target_folder(target_models: Any, model_path: str | os.PathLike[str]) -> Path:
+    """The folder a local multi-model job serves: every listed model (or container) has its tarball.
+
+    Raises SpecError naming ``model`` or ``target_models.<key>[i]``.
+    """
+    from irkit.errors import SpecError
+
+    folder = Path(model_path)
+    if not folder.is_dir():
+        raise SpecError("model", f"with target_models the model must be a folder of *.tar.gz (one per model), "
+                                 f"got {str(folder)!r}")
+    if target_models.containers and target_models.models:
+        raise SpecError("target_models.containers", "the local backend serves models or containers, not both "
+                                                    "(benchmark such an endpoint with --endpoint-url)")
+    key, names = (("models", target_models.models) if target_models.models
+                  else ("containers", [f"{host}.tar.gz" for host in target_models.containers]))
+    for i, name in enumerate(names):
+        if not (folder / name).is_file():
+            raise SpecError(f"target_models.{key}[{i}]", f"{name!r} is not in the model folder {str(folder)!r}")
+    return folder
+
+
 def _server_kwargs(model_path: str | Path, settings: LoadSettings) -> tuple[str | Path | None, dict[str, Any]]:
     """How ServerProcess serves a multi-model job: a folder of tarballs, or one server per container."""
     tm = settings.target_models
     if tm is None:
         return model_path, {}
-    folder = Path(model_path)
-    if not folder.is_dir():
-        raise BackendError(f"target_models needs --model to be a folder of *.tar.gz, got {str(folder)!r}")
-    if tm.containers and tm.models:
-        raise BackendError("the local backend serves target_models with models or containers, not both "
-                           "(benchmark such an endpoint with --endpoint-url)")
+    folder = check_target_folder(tm, model_path)
     if tm.containers:
         return None, {"containers": {host: folder / f"{host}.tar.gz" for host in tm.containers}}
     return folder, {"multi_model": True}
