@@ -57,3 +57,11 @@ def test_multi_model_endpoint_benchmark(moto_url, aws_clients, endpoint, payload
         perf["Metrics"]["MaxInvocations"]
     steps = steps_frame(ext["job_id"], store=store)
     assert len(steps) == 2 and set(steps["instance_type"]) == {"ml.c5.xlarge"}
+    # per-model frame and charts: latency per model; no cold/warm or hit-rate chart without cache state
+    from irkit.charts_models import model_charts
+    from irkit.results_models import model_summary
+
+    summary = model_summary(result)
+    assert list(summary["model"]) == models  # most requested first: the Zipf order
+    assert summary["hit_rate"].isna().all() and summary["cold_p50_ms"].isna().all()
+    assert set(model_charts(result)) == {"model_latency"}
