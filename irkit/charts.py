@@ -258,7 +258,8 @@ def history_trend(
 
 
 def result_charts(result: Any, *, ranked: pd.DataFrame | None = None, threshold_ms: float | None = None) -> dict[str, Any]:
-    """Every chart a result supports, by name (``cost_vs_latency``, ``max_invocations``, ``step_curves``)."""
+    """Every chart a result supports, by name (``cost_vs_latency``, ``max_invocations``, ``step_curves``;
+    with ``irkit.per_model``, also ``model_latency``, ``cold_warm``, ``hit_rate`` from charts_models)."""
     frame = R.to_frame(result)
     recs = R.recommendations(frame)
     if ranked is None:
@@ -277,4 +278,7 @@ def result_charts(result: Any, *, ranked: pd.DataFrame | None = None, threshold_
     steps = R.steps_frame(result)
     if len(steps):
         charts["step_curves"] = step_curves(steps, threshold_ms=threshold_ms)
+    from irkit.charts_models import model_charts
+
+    charts.update(model_charts(result))  # multi-model load: per-model latency, cold/warm, hit rate
     return charts

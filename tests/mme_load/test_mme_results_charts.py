@@ -96,3 +96,15 @@ def test_several_configs_are_labelled_and_popularity_preview():
     data = [v for values in pop["datasets"].values() for v in values]
     assert {"name": "b", "observed": 0.0} in data
     assert {"name": "a", "expected": 0.7} in data
+
+
+def test_result_charts_and_the_report_include_the_per_model_charts(result, tmp_path):
+    from irkit import charts
+    from irkit.report import write_report
+
+    drawn = charts.result_charts(result)
+    assert {"model_latency", "cold_warm", "hit_rate"} <= set(drawn)
+    assert "model_latency" not in charts.result_charts({"JobName": "j", "InferenceRecommendations": []})
+    out = write_report(result, tmp_path)
+    folder = out if out.is_dir() else out.parent
+    assert (folder / "cold_warm.png").is_file()
