@@ -108,3 +108,14 @@ def test_result_charts_and_the_report_include_the_per_model_charts(result, tmp_p
     out = write_report(result, tmp_path)
     folder = out if out.is_dir() else out.parent
     assert (folder / "cold_warm.png").is_file()
+
+
+def test_summary_text_lists_each_model_with_cold_warm_and_hit_rate(result):
+    from irkit.backends.local.recommendation import per_model_lines, summary_text
+
+    lines = per_model_lines(result)
+    assert lines[0].startswith("per model")
+    a = next(line for line in lines if line.startswith("a.tar.gz")).split()
+    assert a[1] == "20" and a[4] == "1" and a[-1] == "95%"
+    assert "b.tar.gz" in summary_text(result)
+    assert per_model_lines({"irkit": {}}) == []

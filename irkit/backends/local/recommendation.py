@@ -205,9 +205,46 @@ def summary_text(result: dict[str, Any]) -> str:
     if rows:
         best = rows[0]
         lines.append(f"recommended: {best[0]} {best[1]} (lowest cost per inference)")
+    lines += per_model_lines(result)
     for config in (result.get("irkit") or {}).get("configs", []):
         for warning in config.get("warnings") or []:
             lines.append(f"warning: {config['config_id']}: {warning}")
     for warning in (result.get("irkit") or {}).get("warnings", []):
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def per_model_lines(result: dict[str, Any]) -> list[str]:
+    """Multi-model load: requests, cold/warm medians (request-weighted over steps) and hit rate per target."""
+    entries = (result.get("irkit") or {}).get("per_model") or []
+    if not entries:
+        return []
+    totals: dict[tuple[Any, str], dict[str, float]] = {}
+    for e in entries:
+        row = totals.setdefault((e.get("config_id"), e.get("target") or "(default)"), {})
+        requests = float(e.get("requests") or 0)
+        cold = float(e.get("cold_requests") or 0)
+        for key, value, weight in (("requests", requests, None), ("errors", float(e.get("errors") or 0), None),
+                                   ("cold", cold, None), ("p50", e.get("p50_ms"), requests),
+                                   ("cold_p50", e.get("cold_p50_ms"), cold),
+                                   ("warm_p50", e.get("warm_p50_ms"), requests - cold),
+                                   ("hit", e.get("hit_rate"), requests)):
+            if value is None:
+                continue
+            if weight is None:
+                row[key] = row.get(key, 0.0) + float(value)
+            elif weight > 0:
+                row[key + "_sum"] = row.get(key + "_sum", 0.0) + float(value) * weight
+                row[key + "_w"] = row.get(key + "_w", 0.0) + weight
+
+    def mean(row: dict[str, float], key: str, fmt: str) -> str:
+        return format(row[key + "_sum"] / row[key + "_w"], fmt) if row.get(key + "_w") else "-"
+
+    lines = [f"{'per model':<30} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'cold':>5} {'cold p50':>9} "
+             f"{'warm p50':>9} {'hit rate':>8}"]
+    for (config, target), row in sorted(totals.items(), key=lambda kv: (str(kv[0][0]), -kv[1]["requests"])):
+        label = target if len({c for c, _ in totals}) == 1 else f"{config} {target}"
+        lines.append(f"{label[:30]:<30} {row['requests']:>8.0f} {row.get('errors', 0):>6.0f} {mean(row, 'p50', '.1f'):>8} "
+                     f"{row.get('cold', 0):>5.0f} {mean(row, 'cold_p50', '.1f'):>9} {mean(row, 'warm_p50', '.1f'):>9} "
+                     f"{mean(row, 'hit', '.0%'):>8}")
+    return lines
