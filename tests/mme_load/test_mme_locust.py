@@ -88,3 +88,15 @@ def test_per_model_tallies_merge_across_workers(payload):
     # requests that completed after the last window closed are not in any step; all others are
     assert 0.8 * total <= result.steps[0]["requests"] <= total
     assert sum(e["loads"] for e in entries.values()) == sum(stub.loads.values()) == 2
+
+
+def test_open_loop_sends_to_targets_too(payload):
+    from irkit.spec import OpenLoop
+
+    tm = TargetModels(("a.tar.gz", "b.tar.gz"), "weights", weights=(3.0, 1.0))
+    with MmeStub(list(tm.models), max_loaded=2, load_ms=5, service_ms=2) as stub:
+        result = _run(stub.url, payload, tm, None, open_loop=OpenLoop((40.0,), 3.0))
+    entries = {e["model"]: e for e in result.steps[0]["per_model"]}
+    assert sum(e["requests"] for e in entries.values()) == result.steps[0]["requests"] > 60
+    assert entries["a.tar.gz"]["requests"] > entries["b.tar.gz"]["requests"]
+    assert sum(e["loads"] for e in entries.values()) == sum(stub.loads.values()) == 2
