@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import gevent.lock
 
 from irkit.backends.local import locustfile as local_locustfile
 from irkit.backends.local.locustfile import TIMELINE, TrafficShape  # noqa: F401  # Locust picks the shape up here
@@ -102,12 +103,17 @@ def _target_sampler(target_models: Any, seed: int) -> Callable[[], tuple[str | N
 
 
 _INVOKER: RuntimeInvoker | None = None
+_INVOKER_LOCK = gevent.lock.Semaphore()  # client creation may yield (credentials over HTTP): build it once
 
 
 def invoker(environment: Any) -> RuntimeInvoker:
     """The process's invoker; each Locust process (and worker) gets its own seed offset."""
     global _INVOKER
-    if _INVOKER is None:
+    if _INVOKER is not None:
+        return _INVOKER
+    with _INVOKER_LOCK:
+        if _INVOKER is not None:
+            return _INVOKER
         assert TIMELINE.config is not None
         offset = 0
         if isinstance(environment.runner, WorkerRunner):  # the same offset the local locustfile uses
