@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--endpoint-url", help="local: benchmark a running server with the SageMaker contract "
                                                "instead of starting one (result in EndpointPerformances)")
     parser.add_argument("--workers", type=int, default=0,
-                        help="local: Locust worker processes behind a master (default 0: one Locust process)")
+                        help="local and --endpoint-name: Locust worker processes behind a master (default 0: one Locust process)")
     parser.add_argument("--resume", metavar="JOB", help="local: continue a killed or stopped job from its finished configs")
     parser.add_argument("--out", metavar="FILE.json", help="write the result JSON here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
