@@ -91,3 +91,24 @@ def test_runtime_config_for_a_hand_started_master(tmp_path, payload):
     runtime = config[RUNTIME_KEY]
     assert (runtime["endpoint_name"], runtime["region"], runtime["seed"]) == ("my-mme", "eu-west-1", 5)
     assert runtime["target_models"]["models"] == ["a.tar.gz", "b.tar.gz"]
+
+
+def test_runtime_locustfile_imports_locust_before_boto3_and_is_not_imported_by_irkit():
+    import ast
+    import subprocess
+    import sys
+
+    from irkit.backends.sagemaker.endpoint_bench import RUNTIME_LOCUSTFILE
+
+    tree = ast.parse(RUNTIME_LOCUSTFILE.read_text())
+    order = [alias.name if isinstance(node, ast.Import) else node.module
+             for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+             for alias in (node.names if isinstance(node, ast.Import) else node.names[:1])]
+    first_locust = next(i for i, name in enumerate(order) if name.split(".")[0] == "locust")
+    first_aws = next(i for i, name in enumerate(order) if name.split(".")[0] in ("boto3", "botocore"))
+    first_irkit = next(i for i, name in enumerate(order) if name.split(".")[0] == "irkit")
+    assert first_locust < first_irkit < first_aws
+    code = ("import sys, irkit, irkit.backends.sagemaker, irkit.backends.sagemaker.endpoint_bench; "
+            "print(sorted(m for m in ('locust', 'gevent', 'boto3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr
