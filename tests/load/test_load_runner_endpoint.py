@@ -24,5 +24,7 @@ def test_endpoint_max_invocations_and_flat_stop(payload, mark):
     assert 4 <= len(outcome.steps) < 8  # users 1, 2 grow; 3, 4 ... flat -> stop
     assert [s["step"] for s in streamed] == list(range(len(outcome.steps)))
     assert outcome.max_invocations == pytest.approx(4800, rel=0.08)
-    assert outcome.model_latency_ms == pytest.approx(25, abs=8)  # at the knee: 2 users on 2 slots
+    # at the knee (2 users on 2 slots) latency is the 25 ms service time; a busy runner adds tens of ms,
+    # so this only checks the knee was read (precision is measured in benchmarks/bench_accuracy.py)
+    assert 20 <= outcome.model_latency_ms <= 60
     assert not marked_processes(mark)
