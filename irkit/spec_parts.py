@@ -33,7 +33,10 @@ def _keys(cls: type) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Phase:
-    """One IR traffic phase: start with ``initial_number_of_users`` and add ``spawn_rate`` users/s."""
+    """One IR traffic phase: start with ``initial_number_of_users``, add ``spawn_rate`` users per MINUTE.
+
+    Locust's own spawn rate is per second; the local load shape converts.
+    """
 
     duration_in_seconds: int
     initial_number_of_users: int

@@ -110,10 +110,7 @@ def _write_out(args: argparse.Namespace, result: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.endpoint_name:
         result = _benchmark_endpoint(args)
-        from irkit.backends.sagemaker.endpoint_models import per_model_text
-
-        print(format_table(result))
-        print(per_model_text(result))
+        print(format_table(result))  # includes the per-model table when the load had targets
         return EXIT_OK
     backend, handle = _submit(args)
     print(f"job {handle.job_id} submitted ({args.backend})", file=sys.stderr, flush=True)

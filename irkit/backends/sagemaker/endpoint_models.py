@@ -41,23 +41,3 @@ def sagemaker_steps(steps: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             step["per_model"] = [sagemaker_entry(e) for e in step["per_model"]]
         out.append(step)
     return out
-
-
-def per_model_text(result: Mapping[str, Any]) -> str:
-    """A plain-text table of requests, errors and latency per target over the whole run."""
-    entries = (result.get("irkit") or {}).get("per_model") or []
-    if not entries:
-        return ""
-    totals: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        label = entry.get("target") or entry.get("model") or entry.get("container") or "(default)"
-        row = totals.setdefault(label, {"requests": 0, "errors": 0, "p99_ms": None})
-        row["requests"] += int(entry.get("requests") or 0)
-        row["errors"] += int(entry.get("errors") or 0)
-        if entry.get("p99_ms") is not None:
-            row["p99_ms"] = max(row["p99_ms"] or 0.0, float(entry["p99_ms"]))
-    lines = [f"{'target':<32} {'requests':>9} {'errors':>7} {'worst step p99 ms':>18}"]
-    for label, row in sorted(totals.items(), key=lambda kv: -kv[1]["requests"]):
-        p99 = "-" if row["p99_ms"] is None else f"{row['p99_ms']:.1f}"
-        lines.append(f"{label[:32]:<32} {row['requests']:>9} {row['errors']:>7} {p99:>18}")
-    return "\n".join(lines)
