@@ -47,7 +47,7 @@ from irkit.run_params import RunParameters, declared_parameters
 from irkit.scrub import Scrubber
 from irkit.store import Store
 
-WALK_PATTERN = "[0-9][0-9]_*.ipynb"  # 01_local_inference ... 06_results; app.ipynb is not a step
+WALK_PATTERN = "0[1-6]_*.ipynb"  # the main walk 01_local_inference ... 06_results; 07 and app run on their own
 ENV_NOTEBOOKS_DIR = "IRKIT_NOTEBOOKS"
 CHAINED_WORKDIR = "workdir"
 CHAINED_JOB = "job"
