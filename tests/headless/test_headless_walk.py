@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from irkit.cli import main
+from irkit.headless import WALK_PATTERN
 from irkit.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def test_all_runs_the_walk_and_chains_workdir_and_job(tmp_path, monkeypatch, cap
     assert folder.name.endswith("-all") and manifest["status"] == "succeeded"
 
     names = [n["name"] for n in manifest["notebooks"]]
-    assert names == sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert names == sorted(p.stem for p in (ROOT / "notebooks").glob(WALK_PATTERN))
     assert names[0].startswith("01") and names[-1].startswith("06")
     for entry in manifest["notebooks"]:
         assert entry["status"] == "succeeded"
