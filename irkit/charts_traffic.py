@@ -2,20 +2,17 @@
 
 PHASES: each phase starts at ``initial_number_of_users`` and adds ``spawn_rate`` users per minute
 (IR's Phase.SpawnRate) for ``duration_in_seconds``. STAIRS: ``number_of_steps`` steps of
-``duration_in_seconds`` each, ``users_per_step`` more users per step. When the local backend's
-``irkit.backends.local.shapes`` offers ``users_over_time(traffic)``, its points are used instead,
-so the preview draws exactly what Locust will run.
+``duration_in_seconds`` each, ``users_per_step`` more users per step: the same arithmetic as the
+local backend's load shape (``irkit.backends.local.shapes``), which the core does not import.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
 from irkit.errors import SpecError
 
-SHAPES_MODULE = "irkit.backends.local.shapes"
 SECONDS_PER_MINUTE = 60.0
 DEFAULT_STAIRS = {"duration_in_seconds": 15, "number_of_steps": 4, "users_per_step": 1}
 
@@ -38,27 +35,9 @@ def _traffic(spec: Any) -> Any:
     raise SpecError("traffic", f"expected a JobSpec, TrafficPattern or spec dict, got {type(spec).__name__}")
 
 
-def _from_shapes(traffic: Any) -> list[tuple[float, float, str]] | None:
-    try:
-        shapes = importlib.import_module(SHAPES_MODULE)
-    except ImportError:
-        return None
-    users_over_time = getattr(shapes, "users_over_time", None)
-    if users_over_time is None:
-        return None
-    try:
-        points = users_over_time(traffic)
-        return [(float(p[0]), float(p[1]), str(p[2]) if len(p) > 2 else "") for p in points]
-    except Exception:  # noqa: BLE001 - a different signature: fall back to the spec's own fields
-        return None
-
-
 def traffic_points(spec: Any) -> list[tuple[float, float, str]]:
     """``(seconds, users, segment)`` corner points of the load shape, in time order."""
     traffic = _traffic(spec)
-    shaped = _from_shapes(traffic)
-    if shaped:
-        return shaped
     points: list[tuple[float, float, str]] = []
     if traffic.stairs is not None:
         stairs = traffic.stairs

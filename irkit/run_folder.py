@@ -147,8 +147,7 @@ class RunFolder:
 
 
 def _sagemaker_uploader() -> Callable[[Path, str, str], Any]:
-    from irkit.backends.sagemaker.clients import default_clients
-    from irkit.backends.sagemaker.registry import upload_file
+    from irkit.backends import get_backend  # the registry: the core never imports a backend itself
 
-    clients = default_clients()
-    return lambda path, bucket, key: upload_file(clients, path, bucket, key)
+    backend: Any = get_backend("sagemaker")
+    return lambda path, bucket, key: backend.upload_file(path, bucket, key)

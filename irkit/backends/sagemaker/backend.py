@@ -246,6 +246,12 @@ class SageMakerBackend:
         self._record_status(handle, states.STOPPING, None)
 
     # ---- model setup (notebook 03) --------------------------------------------------------
+    def upload_file(self, path: Any, bucket: str, key: str | None = None) -> str:
+        """Upload a local file to s3://bucket/key and return its URI (run folders use it too)."""
+        from irkit.backends.sagemaker.registry import upload_file
+
+        return upload_file(self.clients, path, bucket, key)
+
     def plan_model_setup(
         self, spec: JobSpec | dict[str, Any] | str, **kwargs: Any
     ) -> ModelSetupPlan:
