@@ -235,7 +235,7 @@ class _StepWatcher:
                 self.stop_event.set()
 
 
-def _drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_event: threading.Event,
+def drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_event: threading.Event,
                 on_step: StepCallback | None, load_fn: Callable[..., Any],
                 usage: Callable[[], Any] | None) -> None:
     """Run the traffic at ``url``, collect the steps into ``outcome`` and read the plateau off them."""
@@ -309,7 +309,7 @@ def run_config(
         send_preflight(server.url, Path(settings.payload_path).read_bytes(), settings.content_type,
                        headers=_preflight_headers(settings))
         _reset_usage(server)
-        _drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
+        drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
                     server.usage)
     finally:
         server.stop()
@@ -333,5 +333,5 @@ def run_endpoint(
     stop_event = stop_event or threading.Event()
     send_preflight(url, Path(settings.payload_path).read_bytes(), settings.content_type,
                    headers=_preflight_headers(settings))
-    _drive_load(url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(), None)
+    drive_load(url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(), None)
     return outcome

@@ -113,7 +113,7 @@ def benchmark_endpoint(
     (after Ctrl-C the KeyboardInterrupt is raised again).
     """
     from irkit.backends.local.job_run import load_settings
-    from irkit.backends.local.runner import ConfigOutcome, _drive_load
+    from irkit.backends.local.runner import ConfigOutcome, drive_load
     from irkit.spec import load_spec
 
     spec = load_spec(spec)
@@ -165,7 +165,7 @@ def benchmark_endpoint(
     store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.IN_PROGRESS)
     stop_event = stop_event or threading.Event()
     try:
-        _drive_load(runtime_url or f"https://runtime.sagemaker.{region}.amazonaws.com", outcome, settings,
+        drive_load(runtime_url or f"https://runtime.sagemaker.{region}.amazonaws.com", outcome, settings,
                     stop_event, record_step, runtime_load, None)
     except KeyboardInterrupt:
         store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.STOPPED,
