@@ -191,9 +191,16 @@ def step_curves(
             alt.Tooltip(f"{R.USERS}:Q", title="users"), alt.Tooltip(f"{R.RPS}:Q", title="req/s", format=".1f"),
             alt.Tooltip(f"{R.GOODPUT_RPS}:Q", title="goodput req/s", format=".1f"),
             alt.Tooltip(f"{R.ERRORS}:Q", title="errors")]
-    throughput = alt.Chart(data).mark_line(point=True).encode(
+    rps = alt.Chart(data).mark_line(point=True).encode(
         x=x, y=alt.Y(f"{R.RPS}:Q", title="throughput (req/s)"), color=color, tooltip=tips,
-    ).properties(width=WIDTH, height=170, title=alt.TitleParams(title, subtitle="throughput levels out at the plateau"))
+    )
+    knees = data[data[R.AT_PLATEAU].fillna(False).astype(bool)] if R.AT_PLATEAU in data else data.iloc[:0]
+    plateau = alt.Chart(knees).mark_point(shape="diamond", size=220, filled=False, strokeWidth=2.5,
+                                          color=RECOMMENDED_COLOR).encode(x=x, y=f"{R.RPS}:Q", tooltip=tips)
+    subtitle: Any = (["throughput levels out at the plateau;", "red diamond: the step where MaxInvocations is read"]
+                     if len(knees) else "throughput levels out at the plateau")
+    throughput = alt.layer(rps, plateau).properties(
+        width=WIDTH, height=170, title=alt.TitleParams(title, subtitle=subtitle))
     names = {R.P50_MS: "p50", R.P90_MS: "p90", R.P95_MS: "p95", R.P99_MS: "p99"}
     long = data.melt(id_vars=[R.CONFIG, LABEL, R.STEP, R.USERS], value_vars=list(percentiles),
                      var_name="percentile", value_name="latency_ms")

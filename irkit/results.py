@@ -89,6 +89,7 @@ P50_MS, P90_MS, P95_MS, P99_MS, MAX_MS = "p50_ms", "p90_ms", "p95_ms", "p99_ms",
 GOODPUT_RPS = "goodput_rps"  # requests per second answered within the latency threshold
 SERVER_CPU = "server_cpu"
 SERVER_MEMORY = "server_memory"
+AT_PLATEAU = "at_plateau"  # True on the step where MaxInvocations and ModelLatency were read
 PERCENTILE_COLUMNS = (P50_MS, P90_MS, P95_MS, P99_MS)
 STEP_COLUMNS = (
     JOB, CONFIG, INSTANCE_TYPE, STEP, PHASE, USERS, TARGET_RPS, START_S, DURATION_S, REQUESTS,
@@ -288,6 +289,9 @@ def steps_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     requests = frame[REQUESTS].where(frame[REQUESTS] > 0)
     frame[ERROR_RATE] = (frame[ERRORS] / requests).fillna(0.0)
+    plateau = {c.get("config_id"): c.get("plateau_step") for c in extra.get("configs") or []}
+    frame[AT_PLATEAU] = [plateau.get(c) is not None and step == plateau.get(c)
+                         for c, step in zip(frame[CONFIG], frame[STEP], strict=True)]
     return frame
 
 
