@@ -26,9 +26,11 @@ demo: install
 	$(IRKIT) recommend examples/demo-local.yaml --model $(DEMO_OUT)/model.tar.gz \
 		--payload $(DEMO_OUT)/payload.tar.gz --out $(DEMO_OUT)/demo-local.json
 
+# the notebooks' jobs go to a throwaway store, not the user's history
 test: install
+	rm -rf build/test-home
 	$(PY) tests/prepare_notebooks.py notebooks build/nbval
-	$(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
+	IRKIT_HOME=$(CURDIR)/build/test-home $(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check irkit widgets tests benchmarks

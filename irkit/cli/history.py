@@ -112,7 +112,9 @@ def show_command(args: argparse.Namespace) -> int:
               f"{_cell(row[R.MODEL_LATENCY_MS]):>6} {_cell(row[R.COST_PER_HOUR], 4):>8} "
               f"{_cell(row[R.COST_PER_INFERENCE] * 1e6, 3):>9} {row['score']:>6.2f}")
     if len(ranked):
-        print(f"recommended: {ranked.iloc[0][R.CONFIG]} ({ranked.iloc[0][R.RECOMMENDATION_ID]})")
+        print(f"recommended: {ranked.iloc[0][R.CONFIG]} ({ranked.iloc[0][R.RECOMMENDATION_ID]}), ranked with "
+              f"importance cost {args.cost}, latency {args.latency}, throughput {args.throughput} (1-5; "
+              "--cost/--latency/--throughput change it)")
     return 0
 
 
