@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -13,9 +15,34 @@ from .instance_picker import InstancePicker
 from .job_panel import JobPanel
 from .model_source import ModelSourcePanel
 from .results_explorer import ResultsExplorer
+from .target_models import TargetModelsEditor
 from .traffic import StoppingPanel, TrafficPanel
 
 SPEC_KEYS_FROM_SAGEMAKER_OPTIONS = ("sample_payload_url", "supported_content_types")
+MULTI_MODEL_HELP = (
+    "<div style='color:#555'>List names to serve copies of your model as a multi-model endpoint "
+    "(SageMaker MME semantics: a model loads on its first request, least-recently-used ones are evicted). "
+    "The load spreads over them with the popularity you choose, and the results show each model's "
+    "cold and warm latency. Leave empty for a single-model endpoint.</div>"
+)
+
+
+def tarball_name(name: str) -> str:
+    return name if name.endswith(".tar.gz") else f"{name}.tar.gz"
+
+
+def model_copies(model: str | os.PathLike[str], names: list[str], folder: Path) -> Path:
+    """``folder`` holding ``model`` under each of ``names`` (hard links when possible): an MME's models."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.tar.gz"):
+        old.unlink()
+    for name in names:
+        target = folder / tarball_name(name)
+        try:
+            os.link(model, target)
+        except OSError:
+            shutil.copy2(model, target)
+    return folder
 
 
 class RightSizeApp(Panel):
@@ -46,6 +73,7 @@ class RightSizeApp(Panel):
         self.hyperparameters = HyperparameterPanel(env_ranges)
         self.traffic = TrafficPanel()
         self.stopping = StoppingPanel()
+        self.targets = TargetModelsEditor()
         self.job = JobPanel(
             self.to_spec,
             backend_obj,
@@ -65,6 +93,10 @@ class RightSizeApp(Panel):
         stopping = w.Accordion(
             children=[self.stopping.box], titles=("When to stop a test (optional)",)
         )
+        multi_model = w.Accordion(
+            children=[w.VBox([w.HTML(MULTI_MODEL_HELP), self.targets.box])],
+            titles=("Multi-model endpoint (optional)",),
+        )
         self.box = w.VBox(
             [
                 w.HTML(
@@ -79,6 +111,7 @@ class RightSizeApp(Panel):
                 self.traffic.box,
                 settings,
                 stopping,
+                multi_model,
                 heading("4. Run"),
                 self.job.box,
                 heading("5. Recommendation"),
@@ -97,6 +130,7 @@ class RightSizeApp(Panel):
             (self.instances, "instance types"),
             (self.hyperparameters, "container settings"),
             (self.traffic, "traffic"),
+            (self.targets, "target_models"),
         ):
             if panel.errors:
                 raise SpecError(field, " ".join(panel.errors))
@@ -105,6 +139,7 @@ class RightSizeApp(Panel):
             "framework": "TENSORFLOW",
             **self.traffic.spec_fields(),
             **self.stopping.spec_fields(),
+            **self.targets.spec_fields(),
         }
         if self.hyperparameters.env_ranges:
             data["hyperparameter_ranges"] = [
@@ -126,7 +161,12 @@ class RightSizeApp(Panel):
 
     def _submit_kwargs(self, backend_name: str) -> dict[str, Any]:
         if backend_name == "local":
-            return self.model.files()
+            files = self.model.files()
+            names = [*self.targets.models, *self.targets.containers]
+            if names:  # a multi-model (or multi-container) endpoint of copies of the model
+                folder = model_copies(files["model"], names, Path(self.model.workdir) / "multi-model")
+                files["model"] = str(folder)
+            return files
         return {
             k: v
             for k, v in self.sagemaker_options.items()
@@ -144,6 +184,7 @@ class RightSizeApp(Panel):
             self.hyperparameters,
             self.traffic,
             self.stopping,
+            self.targets,
             self.job,
             self.results,
         ):

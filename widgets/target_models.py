@@ -16,7 +16,9 @@ import traitlets
 from ._common import Panel, chart_html, message_html, readable_error
 
 UNIFORM, ZIPF, WEIGHTS = "uniform", "zipf", "weights"
-_WIDE = {"layout": w.Layout(width="420px"), "style": {"description_width": "105px"}}
+def _wide() -> dict[str, Any]:
+    """A fresh Layout per control: one shared Layout would hide them all when one is hidden."""
+    return {"layout": w.Layout(width="420px"), "style": {"description_width": "105px"}}
 _SPLIT = re.compile(r"[\s,]+")
 
 
@@ -57,18 +59,18 @@ class TargetModelsEditor(Panel):
             self.models = list(models)
         self._preview = preview
         self.models_text = w.Textarea(value="\n".join(self.models), description="Models",
-                                      placeholder="model-a.tar.gz\nmodel-b.tar.gz", rows=4, **_WIDE)
+                                      placeholder="model-a.tar.gz\nmodel-b.tar.gz", rows=4, **_wide())
         self.containers_text = w.Text(value=", ".join(self.containers), description="Containers",
-                                      placeholder="optional: container hostnames", **_WIDE)
+                                      placeholder="optional: container hostnames", **_wide())
         self.distribution_dropdown = w.Dropdown(
             options=[("Zipf: a few models get most requests", ZIPF), ("Uniform: every model alike", UNIFORM),
                      ("Weights: you give each model's share", WEIGHTS)],
-            description="Popularity", **_WIDE)
+            description="Popularity", **_wide())
         self.exponent_text = w.BoundedFloatText(min=0.01, max=10.0, step=0.1, description="Zipf exponent",
                                                 layout=w.Layout(width="220px"),
                                                 style={"description_width": "105px"})
         self.weights_text = w.Text(value=", ".join(f"{x:g}" for x in self.weights), description="Weights",
-                                   placeholder="5, 3, 1", **_WIDE)
+                                   placeholder="5, 3, 1", **_wide())
         self.message_html = w.HTML()
         self.preview_html = w.HTML()
         self.box = w.VBox([self.models_text, self.containers_text, self.distribution_dropdown,

@@ -10,7 +10,9 @@ import traitlets
 from ._common import Panel, chart_html, message_html, readable_error
 
 PHASES, STAIRS = "PHASES", "STAIRS"
-_INT = {"layout": w.Layout(width="190px"), "style": {"description_width": "105px"}}
+def _int() -> dict[str, Any]:
+    """A fresh Layout per control (a shared Layout model would tie their display/size together)."""
+    return {"layout": w.Layout(width="190px"), "style": {"description_width": "105px"}}
 
 
 def users_over_time(
@@ -73,13 +75,13 @@ def traffic_chart(traffic_type: str, phases: list[dict[str, int]], stairs: dict[
 class _PhaseRow:
     def __init__(self, users: int, spawn_rate: int, duration: int) -> None:
         self.users = w.BoundedIntText(
-            value=users, min=1, max=10_000, description="Initial users", **_INT
+            value=users, min=1, max=10_000, description="Initial users", **_int()
         )
         self.spawn_rate = w.BoundedIntText(
-            value=spawn_rate, min=0, max=10_000, description="Users +/min", **_INT
+            value=spawn_rate, min=0, max=10_000, description="Users +/min", **_int()
         )
         self.duration = w.BoundedIntText(
-            value=duration, min=1, max=18_000, description="Duration (s)", **_INT
+            value=duration, min=1, max=18_000, description="Duration (s)", **_int()
         )
         self.remove = w.Button(description="Remove", icon="trash", layout=w.Layout(width="100px"))
         self.box = w.HBox([self.users, self.spawn_rate, self.duration, self.remove])
@@ -114,10 +116,10 @@ class TrafficPanel(Panel):
             style={"button_width": "auto"},
         )
         self.step_duration = w.BoundedIntText(
-            min=1, max=3600, description="Step length (s)", **_INT
+            min=1, max=3600, description="Step length (s)", **_int()
         )
-        self.step_count = w.BoundedIntText(min=1, max=100, description="Steps", **_INT)
-        self.step_users = w.BoundedIntText(min=1, max=3, description="Users +/step", **_INT)
+        self.step_count = w.BoundedIntText(min=1, max=100, description="Steps", **_int())
+        self.step_users = w.BoundedIntText(min=1, max=3, description="Users +/step", **_int())
         self.stairs_box = w.HBox([self.step_duration, self.step_count, self.step_users])
         self.rows_box = w.VBox()
         self.add_button = w.Button(description="Add phase", icon="plus")

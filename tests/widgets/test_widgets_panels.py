@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from irkit.widgets import (
@@ -12,11 +13,13 @@ from irkit.widgets import (
     ResultsExplorer,
     RightSizeApp,
     StoppingPanel,
+    TargetModelsEditor,
     TrafficPanel,
 )
 from irkit.widgets.instance_picker import MAX_INSTANCE_TYPES
 from widget_fakes import FakeBackend, fake_result
 
+from irkit.errors import SpecError
 from irkit.spec import JobSpec
 
 
@@ -338,3 +341,39 @@ def test_model_source_upload_saves_files(tmp_path):
     files = panel.files()
     assert open(files["payload"], "rb").read() == b"jpg" and files["payload"].endswith("cat.jpg")
     assert open(files["model"], "rb").read() == b"gz"
+
+
+def test_app_multi_model_serves_copies_of_the_model(tmp_path):
+    backend = FakeBackend()
+    app = RightSizeApp(backend, workdir=tmp_path, model_path=str(tmp_path / "m.tar.gz"),
+                       payload_path=str(tmp_path / "p.json"), poll_s=0.01)
+    (tmp_path / "m.tar.gz").write_bytes(b"model bytes")
+    (tmp_path / "p.json").write_text("[[0]]")
+    app.instances.select.value = ("local.cpu1",)
+    app.targets.models_text.value = "a\nb.tar.gz, c"
+    app.targets.distribution_dropdown.value = "zipf"
+    spec = app.spec
+    assert spec.target_models.models == ("a.tar.gz", "b.tar.gz", "c.tar.gz")
+    assert spec.target_models.distribution == "zipf"
+    app.job.run_button.click()
+    app.job.wait(5)
+    assert app.job.status == "COMPLETED"
+    folder = Path(backend.calls[0][2]["model"])
+    assert sorted(p.name for p in folder.iterdir()) == ["a.tar.gz", "b.tar.gz", "c.tar.gz"]
+    assert all(p.read_bytes() == b"model bytes" for p in folder.iterdir())
+    app.targets.weights_text.value = "1, x"  # a bad entry blocks Run with a message naming the field
+    app.targets.distribution_dropdown.value = "weights"
+    with pytest.raises(SpecError, match="target_models"):
+        app.to_spec()
+    app.close()
+
+
+def test_controls_do_not_share_layouts():
+    """One Layout model shared by several controls hides them all when one is hidden (it did)."""
+    editor, traffic = TargetModelsEditor(preview=False), TrafficPanel(preview=False)
+    controls = [editor.models_text, editor.containers_text, editor.distribution_dropdown, editor.exponent_text,
+                editor.weights_text, traffic.step_duration, traffic.step_count, traffic.step_users]
+    controls += [c for row in traffic.phase_rows for c in (row.users, row.spawn_rate, row.duration)]
+    assert len({id(c.layout) for c in controls}) == len(controls)
+    editor.distribution = "uniform"  # hides the weights and exponent fields only
+    assert editor.weights_text.layout.display == "none" and editor.models_text.layout.display is None
