@@ -94,3 +94,18 @@ def test_stop_reason(rps, kwargs, expected):
 
 def test_stop_reason_on_threshold():
     assert pl.stop_reason(curve([10, 20], p95=[10, 300]), threshold_ms=100) == pl.REASON_THRESHOLD
+
+
+def test_slo_failure_says_what_was_measured_and_what_to_change(tmp_path):
+    from irkit.backends.local.job_run import slo_failure
+    from irkit.backends.local.runner import ConfigOutcome, LoadSettings
+
+    outcome = ConfigOutcome("local.cpu1", "local.cpu1", {}, plateau_reason="latency_threshold",
+                            steps=[{"step": 0, "users": 1, "requests": 40, "errors": 0, "p95_ms": 4321.0}])
+    settings = LoadSettings(payload_path=tmp_path / "p.json", content_type="application/json", traffic=None,
+                            threshold_ms=1000, percentile="P95")
+    reason = slo_failure(outcome, settings)
+    assert "P95 was 4,321 ms" in reason and "1,000 ms threshold" in reason and "cold model" not in reason
+    errors = ConfigOutcome("c", "local.cpu1", {}, plateau_reason="errors",
+                           steps=[{"step": 0, "users": 2, "requests": 10, "errors": 9}])
+    assert "9 of 10 requests failed at 2 user(s)" in slo_failure(errors, settings)

@@ -173,7 +173,7 @@ class JobRun:
         elif outcome.max_invocations <= 0:
             store.upsert_config(job_id, outcome.config_id, outcome.instance_type, outcome.environment,
                                 states.FAILED, recommendation=outcome.to_dict(),
-                                failure_reason=f"no step within the SLO ({outcome.plateau_reason})")
+                                failure_reason=slo_failure(outcome, self.settings))
         else:
             store.upsert_config(job_id, outcome.config_id, outcome.instance_type, outcome.environment,
                                 states.COMPLETED, recommendation=outcome.to_dict())
@@ -231,3 +231,20 @@ def input_config(spec: Any, meta: dict[str, Any]) -> dict[str, Any]:
     out["ContainerConfig"] = {"PayloadConfig": {"SamplePayloadUrl": meta.get("payload_path"),
                                                 "SupportedContentTypes": list(spec.supported_content_types)}}
     return out
+
+
+def slo_failure(outcome: ConfigOutcome, settings: LoadSettings) -> str:
+    """Why a config has no MaxInvocations, with the first step's figures and what to change."""
+    reason = f"no step within the SLO ({outcome.plateau_reason})"
+    if not outcome.steps:
+        return reason
+    first = outcome.steps[0]
+    key = f"{settings.percentile.lower()}_ms"
+    if outcome.plateau_reason == "latency_threshold" and first.get(key) is not None and settings.threshold_ms:
+        reason += (f": already at {first.get('users')} user(s) {settings.percentile} was {first[key]:,.0f} ms, "
+                   f"over the {settings.threshold_ms:,.0f} ms threshold; raise model_latency_thresholds")
+        if settings.target_models is not None:
+            reason += " (cold model loads count in the percentiles of a multi-model endpoint)"
+    elif first.get("requests"):
+        reason += f": {first.get('errors', 0)} of {first['requests']} requests failed at {first.get('users')} user(s)"
+    return reason
