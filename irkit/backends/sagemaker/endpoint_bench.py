@@ -112,7 +112,7 @@ def benchmark_endpoint(
     ``stop_event`` from another thread) stops the run; the job ends STOPPED with its finished steps
     (after Ctrl-C the KeyboardInterrupt is raised again).
     """
-    from irkit.backends.local.job_run import load_settings
+    from irkit.backends.local.job_run import load_settings, slo_failure
     from irkit.backends.local.runner import ConfigOutcome, drive_load
     from irkit.spec import load_spec
 
@@ -183,7 +183,7 @@ def benchmark_endpoint(
         store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.COMPLETED,
                             recommendation=outcome.to_dict())
         return _save(store, job_id, states.COMPLETED, None)
-    reason = f"no step within the SLO ({outcome.plateau_reason})"
+    reason = slo_failure(outcome, settings)
     store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.FAILED,
                         recommendation=outcome.to_dict(), failure_reason=reason)
     return _save(store, job_id, states.FAILED, reason)
