@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                "instead of starting one (result in EndpointPerformances)")
     parser.add_argument("--workers", type=int, default=0,
                         help="local and --endpoint-name: Locust worker processes behind a master (default 0: one Locust process)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the multi-model target sampler (target_models), to repeat a run exactly")
     parser.add_argument("--resume", metavar="JOB", help="local: continue a killed or stopped job from its finished configs")
     parser.add_argument("--out", metavar="FILE.json", help="write the result JSON here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -62,7 +64,7 @@ def _submit(args: argparse.Namespace) -> tuple[Any, Any]:
                                        model_package_version_arn=args.model_package_version_arn,
                                        preflight=_local_preflight(args))
     return backend, backend.submit(spec, model=args.model, payload=args.payload,
-                                   endpoint_url=args.endpoint_url, workers=args.workers)
+                                   endpoint_url=args.endpoint_url, workers=args.workers, seed=args.seed)
 
 
 def _local_preflight(args: argparse.Namespace) -> Any:
@@ -92,7 +94,7 @@ def _benchmark_endpoint(args: argparse.Namespace) -> dict[str, Any]:
     print(f"benchmarking endpoint {args.endpoint_name} (sagemaker)", file=sys.stderr, flush=True)
     on_step = None if args.no_progress else (lambda step: print(step_line(step), file=sys.stderr, flush=True))
     result = benchmark_endpoint(args.spec, args.endpoint_name, payload=args.payload, workers=args.workers,
-                                on_step=on_step)
+                                on_step=on_step, seed=args.seed)
     _write_out(args, result)
     if result["Status"] == "FAILED":
         raise JobFailedError(result["JobName"], result.get("FailureReason"))

@@ -109,3 +109,15 @@ def test_slo_failure_says_what_was_measured_and_what_to_change(tmp_path):
     errors = ConfigOutcome("c", "local.cpu1", {}, plateau_reason="errors",
                            steps=[{"step": 0, "users": 2, "requests": 10, "errors": 9}])
     assert "9 of 10 requests failed at 2 user(s)" in slo_failure(errors, settings)
+
+
+def test_the_jobs_seed_reaches_the_load(tmp_path):
+    from irkit.backends.local.job_run import load_settings
+    from irkit.spec import load_spec
+
+    payload = tmp_path / "p.json"
+    payload.write_text("[[0.0]]")
+    spec = load_spec({"job_name": "s", "supported_instance_types": ["local.cpu1"],
+                      "target_models": {"models": ["a", "b"], "distribution": "uniform"}})
+    assert load_settings(spec, {"payload_path": str(payload), "seed": 7}, tmp_path).seed == 7
+    assert load_settings(spec, {"payload_path": str(payload)}, tmp_path).seed == 0

@@ -97,8 +97,10 @@ class LocalBackend:
     # ---- submit / resume --------------------------------------------------------------------
     def submit(self, spec: Any, *, model: str | os.PathLike[str] | None = None,
                payload: str | os.PathLike[str] | None = None, endpoint_url: str | None = None,
-               workers: int = 0, **unused: Any) -> JobHandle:
+               workers: int = 0, seed: int = 0, **unused: Any) -> JobHandle:
         """Record the job and start it in a background process; returns at once.
+
+        ``seed`` seeds the multi-model target sampler (``target_models``), so a run can be repeated.
 
         ``model``: model.tar.gz or SavedModel folder (not needed with ``endpoint_url``).
         ``payload``: payload.tar.gz or one payload file; defaults to the spec's ``sample_payload_url``
@@ -134,6 +136,7 @@ class LocalBackend:
             "endpoint_url": endpoint_url.rstrip("/") if endpoint_url else None,
             "endpoint_name": spec.endpoints[0] if endpoint_url and spec.endpoints else None,
             "workers": int(workers),
+            "seed": int(seed),
             "load_mode": "open" if spec.open_loop is not None else "closed",
         }
         job_id = self.store.create_job(spec.job_name, BACKEND_NAME, spec.to_dict(), meta=meta)

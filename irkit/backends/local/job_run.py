@@ -65,6 +65,7 @@ def load_settings(spec: Any, meta: dict[str, Any], workdir: Path) -> LoadSetting
         workers=int(meta.get("workers") or 0),
         log_dir=workdir,
         target_models=spec.target_models,
+        seed=int(meta.get("seed") or 0),
     )
 
 
