@@ -74,7 +74,7 @@ popularity_bars(popularity.probabilities(), title="Share of requests each model 
     ("md", """## Run the load test
 
 `--model` is the folder: the local backend serves it as a multi-model endpoint. The pre-flight
-request goes to the first model, so that one starts loaded; the others load on their first request."""),
+request goes to the first model, which is then unloaded (`DELETE /models/<name>`), so every model starts cold."""),
     ("code", """handle = irkit.submit(spec, backend="local", model=mme_dir, payload=payload_tar)
 result = irkit.wait(handle)
 print(result["Status"], result.get("FailureReason") or "")"""),

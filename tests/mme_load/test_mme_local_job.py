@@ -47,18 +47,17 @@ def test_local_mme_job_reports_per_model_cold_and_warm(model_dir, resnet_payload
     summary = M.model_summary(result).set_index(M.TARGET)
     assert set(summary.index) <= set(MODELS) and "m1.tar.gz" in summary.index
     assert summary.loc["m1.tar.gz", M.REQUESTS] == summary[M.REQUESTS].max()  # zipf rank 1
-    # every model is loaded on its first request; m1 was loaded by the pre-flight, so it starts warm
+    # every model is loaded on its first request: the runner unloads the one the pre-flight loaded
     loads = {e["model"]: 0 for e in per_model}
     for e in per_model:
         loads[e["model"]] += e["loads"]
-    assert loads.get("m1.tar.gz", 0) == 0
-    assert all(loads[m] == 1 for m in loads if m != "m1.tar.gz")
+    assert all(loads[m] == 1 for m in loads)
     cold = summary[summary[M.COLD_REQUESTS] > 0]
     assert len(cold) >= 1
     for _, row in cold.iterrows():
         assert row[M.COLD_P50_MS] > row[M.WARM_P50_MS]  # a load costs more than an answer
         assert 0 < row[M.HIT_RATE] < 1
-    assert summary.loc["m1.tar.gz", M.HIT_RATE] == 1.0
+    assert summary.loc["m1.tar.gz", M.COLD_REQUESTS] >= 1 and summary.loc["m1.tar.gz", M.HIT_RATE] < 1.0
 
 
 def test_killed_mme_job_keeps_its_finished_steps(model_dir, resnet_payload_tarball):

@@ -220,3 +220,17 @@ def test_a_lease_granted_after_the_request_was_cancelled_is_released(tmp_path):
     asyncio.run(client_goes_away())
     entry = reg._entries["a.tar.gz"]
     assert entry.loaded and entry.loads == 1 and entry.in_use == 0
+
+
+def test_unload_frees_the_model_without_counting_an_eviction(tmp_path):
+    reg, loads = registry(make_folder(tmp_path, {"a.tar.gz": 0.01}))
+    use(reg, "a.tar.gz")
+    assert reg.unload("a.tar.gz") is True and reg.loaded_names() == []
+    assert reg.unload("a.tar.gz") is False  # already unloaded
+    again = use(reg, "a.tar.gz")
+    assert again.cache == CACHE_MISS and again.load_ms is not None and loads == ["a", "a"]
+    snap = {m["name"]: m for m in reg.snapshot()["models"]}["a.tar.gz"]
+    assert snap["evictions"] == 0 and snap["loads"] == 2
+    with pytest.raises(ModelRoutingError, match="nope.tar.gz") as info:
+        reg.unload("nope.tar.gz")
+    assert info.value.status == 404

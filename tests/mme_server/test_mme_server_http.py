@@ -141,3 +141,16 @@ def test_a_batch_of_rows_answers_a_row_each(mme, tiny_model_tarball):
     status, headers, body = client.invoke(name, body=zeros_body(3))
     assert status == 200 and len(body["predictions"]) == 3 and headers["x-irkit-batch-rows"] == "3"
     assert client.invoke(name, body=BODY)[1][CACHE] == "hit"
+
+
+def test_delete_unloads_a_model_so_its_next_request_is_cold(mme, tiny_model_tarball):
+    _, client, folder = mme
+    (name,) = copy_models(tiny_model_tarball, folder, ["unload1.tar.gz"])
+    assert client.invoke(name)[0] == 200
+    status, _, body = client.request("DELETE", f"/models/{name}")
+    assert status == 200 and body == {"model": name, "unloaded": True}
+    assert client.request("DELETE", f"/models/{name}")[2]["unloaded"] is False
+    status, headers, _ = client.invoke(name)
+    assert status == 200 and headers[CACHE] == "miss" and LOAD_MS in headers
+    status, _, body = client.request("DELETE", "/models/nope.tar.gz")
+    assert status == 404 and "nope.tar.gz" in body["error"]

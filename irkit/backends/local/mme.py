@@ -266,10 +266,22 @@ class ModelRegistry:
         if evicted and self.collect_garbage:
             gc.collect()  # a SavedModel holds reference cycles; free its memory before the next load
 
-    def _evict(self, entry: ModelEntry) -> None:
+    def unload(self, name: str) -> bool:
+        """Unload ``name`` now (the MME container contract's ``DELETE /models/<name>``), not counted as an
+        eviction; False when it was not loaded. ModelRoutingError 404 for an unknown model."""
+        entry = self._entry(name)
+        with self._lock:
+            if entry.served is None:
+                return False
+            self._evict(entry, counted=False)
+        if self.collect_garbage:
+            gc.collect()
+        return True
+
+    def _evict(self, entry: ModelEntry, counted: bool = True) -> None:
         # caller holds self._lock
         served, entry.served = entry.served, None
-        entry.evictions += 1
+        entry.evictions += int(counted)
         if entry.in_use:
             entry.retired.append(served)
         else:

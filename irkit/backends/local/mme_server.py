@@ -159,6 +159,16 @@ async def stats(request: Request) -> Response:
     return json_response(request.app.state.serving.stats())
 
 
+async def unload_model(request: Request) -> Response:
+    """``DELETE /models/<name>``: SageMaker's MME container contract for unloading a model."""
+    name = request.path_params["name"]
+    try:
+        unloaded = await asyncio.to_thread(request.app.state.serving.registry.unload, name)
+    except ModelRoutingError as exc:
+        return error_response(str(exc), exc.status, {})
+    return json_response({"model": name, "unloaded": unloaded})
+
+
 def create_mme_app(model_dir: str | Path | None = None, settings: ServerSettings | None = None, *,
                    max_loaded: int | None = None, memory_budget_mb: float | None = None,
                    work_dir: str | Path | None = None, preprocess: Any = None) -> Starlette:
@@ -182,6 +192,7 @@ def create_mme_app(model_dir: str | Path | None = None, settings: ServerSettings
         Route("/ping", ping, methods=["GET"]),
         Route("/invocations", invocations, methods=["POST"]),
         Route("/models", models, methods=["GET"]),
+        Route("/models/{name:path}", unload_model, methods=["DELETE"]),
         Route("/stats", stats, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,

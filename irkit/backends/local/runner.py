@@ -7,10 +7,12 @@ injected (``server_factory``, ``load_fn``), so the loop is tested with fakes as 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -19,6 +21,8 @@ from typing import Any
 
 from irkit.backends.local import plateau as plateau_finder
 from irkit.errors import BackendError
+
+log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT_S = 60.0
 # The traffic of a Default job (no phases/stairs in the spec): 4 stairs of 15 s, +1 user each.
@@ -112,6 +116,20 @@ def send_preflight(url: str, body: bytes, content_type: str, timeout: float = PR
     except (urllib.error.URLError, OSError) as exc:
         raise BackendError(f"pre-flight request to {url}/invocations failed: {exc}") from exc
     return (time.perf_counter() - started) * 1000
+
+
+def _unload_preflight_model(url: str, settings: LoadSettings) -> None:
+    """Multi-model: unload the model the pre-flight loaded, so every model starts the test cold."""
+    tm = settings.target_models
+    if tm is None or not tm.models or tm.containers:
+        return
+    name = urllib.parse.quote(tm.models[0])
+    request = urllib.request.Request(f"{url.rstrip('/')}/models/{name}", method="DELETE")
+    try:
+        with urllib.request.urlopen(request, timeout=PREFLIGHT_TIMEOUT_S) as response:
+            response.read()
+    except (urllib.error.URLError, OSError) as exc:  # a server without the unload API: start warm, say so
+        log.warning("could not unload %s after the pre-flight (%s): it starts the test loaded", tm.models[0], exc)
 
 
 def _usage_pair(usage: Any) -> tuple[float | None, float | None]:
@@ -308,6 +326,7 @@ def run_config(
             return outcome
         send_preflight(server.url, Path(settings.payload_path).read_bytes(), settings.content_type,
                        headers=_preflight_headers(settings))
+        _unload_preflight_model(server.url, settings)
         _reset_usage(server)
         drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
                     server.usage)
