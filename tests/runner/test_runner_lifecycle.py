@@ -100,3 +100,16 @@ def test_ctrl_c_in_wait_stops_the_job(plugged, monkeypatch):
         backend.wait(handle, poll_s=0.1, progress=False)
     assert backend.status(handle).status == states.STOPPED
     assert not job_processes(job_marker(backend.store, handle.job_id))
+
+
+def test_status_message_shows_the_running_configs_own_step(tmp_path):
+    """When the second config starts, the progress line must not repeat the first config's last step."""
+    store = Store(tmp_path / "jobs.db")
+    backend = LocalBackend(store)
+    job_id = store.create_job("msg", "local", status=states.IN_PROGRESS)
+    store.upsert_config(job_id, "a", "local.cpu1", {}, states.COMPLETED)
+    store.upsert_config(job_id, "b", "local.cpu2", {}, states.IN_PROGRESS)
+    store.add_step(job_id, "a", 3, {"step": 3, "users": 4, "rps": 7.8, "p95_ms": 513.0})
+    assert backend.status(job_id).message == "testing b"
+    store.add_step(job_id, "b", 0, {"step": 0, "users": 1, "rps": 14.2, "p95_ms": 74.0})
+    assert backend.status(job_id).message == "testing b | step 0: 1 users, 14.2 req/s, p95 74 ms"

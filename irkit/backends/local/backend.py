@@ -196,8 +196,9 @@ class LocalBackend:
         running = [c["config_id"] for c in configs if c["status"] == states.IN_PROGRESS]
         steps = self.store.steps(job["job_id"])
         message = f"testing {', '.join(running)}" if running else job["status"].lower()
-        if steps and running:
-            last = steps[-1]
+        current = [s for s in steps if s.get("config_id") in running]  # not the previous config's last step
+        if current:
+            last = current[-1]
             message += f" | step {last.get('step')}: {last.get('users')} users, {last.get('rps', 0):.1f} req/s, " \
                        f"p95 {last.get('p95_ms') or 0:.0f} ms"
         return JobStatus(job["status"], job["failure_reason"], done, len(configs), tuple(steps), message)
