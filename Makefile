@@ -34,7 +34,7 @@ test: install
 		|| { rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; else exit $$rc; fi; }
 
 lint: install
-	$(VENV)/bin/ruff check irkit widgets tests benchmarks
+	$(VENV)/bin/ruff check irkit tests benchmarks
 	$(VENV)/bin/mypy
 
 bench: install

@@ -33,9 +33,9 @@ def _stairs(duration_s: float, steps: int, per_step: int) -> Any:
 
 def measure_capacity(slots: int, service_ms: float, payload: Path, step_s: float, workers: int) -> dict[str, Any]:
     """STAIRS from C/2 to 2C users; MaxInvocations from the plateau finder; p50 of the first step."""
-    from irkit.backends.local import plateau
-    from irkit.backends.local.capacity_server import CapacityServer
-    from irkit.backends.local.load import run_load
+    from irkit.load import knee as plateau
+    from irkit.load.generator import run_load
+    from irkit.serve.capacity import CapacityServer
 
     per_step = min(3, max(1, slots // 2))  # IR allows 1-3 users per step
     steps = max(4, -(-2 * slots // per_step))  # up to at least 2C users
@@ -58,8 +58,8 @@ def measure_capacity(slots: int, service_ms: float, payload: Path, step_s: float
 
 def measure_stall(payload: Path, duration_s: float) -> dict[str, Any]:
     """A 4 x 20 ms server (200 req/s) frozen for 1 s: open loop at 100 req/s vs a closed loop of 2 users."""
-    from irkit.backends.local.capacity_server import CapacityServer
-    from irkit.backends.local.load import run_load
+    from irkit.load.generator import run_load
+    from irkit.serve.capacity import CapacityServer
 
     stall_at = duration_s / 3
     with CapacityServer(4, 20.0, stall_at_s=stall_at, stall_s=STALL_S) as server:

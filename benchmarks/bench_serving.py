@@ -42,7 +42,7 @@ def export_resnet50(workdir: Path) -> Path:
         return root
     import keras
 
-    from irkit.packaging import export_savedmodel
+    from irkit.package.build import export_savedmodel
 
     model = keras.applications.ResNet50(weights=None)
     export_savedmodel(model, root, version=1)
@@ -51,7 +51,7 @@ def export_resnet50(workdir: Path) -> Path:
 
 def request_bodies(seed: int = 0) -> dict[str, tuple[bytes, str]]:
     """One preprocessed image as npy and as the IR example's JSON (full-precision floats)."""
-    from irkit.backends.local.decode import resnet50_preprocess
+    from irkit.serve.decode import resnet50_preprocess
 
     pixels = np.random.default_rng(seed).integers(0, 256, size=(1, 224, 224, 3)).astype(np.float32)
     image = resnet50_preprocess(pixels).astype(np.float32)
@@ -64,7 +64,7 @@ def request_bodies(seed: int = 0) -> dict[str, tuple[bytes, str]]:
 
 def in_process(savedmodel: Path, seconds: float) -> dict[str, float]:
     """img/s at batch 8 and batch-1 latency (median ms) calling the signature in this process."""
-    from irkit.backends.local.modelhost import ModelHost, find_savedmodel
+    from irkit.serve.modelhost import ModelHost, find_savedmodel
 
     host = ModelHost(find_savedmodel(savedmodel))
     batch8 = np.random.default_rng(2).normal(size=(BATCH, 224, 224, 3)).astype(np.float32)
@@ -145,7 +145,7 @@ def latency_via_server(url: str, body: bytes, content_type: str, count: int) -> 
 
 
 def measure(savedmodel: Path, seconds: float, latency_count: int) -> dict[str, Any]:
-    from irkit.backends.local.serve import ServerProcess
+    from irkit.serve.process import ServerProcess
 
     bodies = request_bodies()
     before = in_process(savedmodel, seconds)

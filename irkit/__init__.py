@@ -15,13 +15,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "IrkitError": "irkit.errors",
     "SpecError": "irkit.errors",
-    "JobSpec": "irkit.spec",
-    "load_spec": "irkit.spec",
+    "JobSpec": "irkit.spec.jobspec",
+    "load_spec": "irkit.spec.jobspec",
     "submit": "irkit.jobs",
     "status": "irkit.jobs",
     "wait": "irkit.jobs",
     "stop": "irkit.jobs",
-    "results": "irkit.jobs",
+    "fetch_results": "irkit.jobs",  # irkit.results is the results package
     "right_size": "irkit.jobs",
     "Store": "irkit.store",
     "LocalBackend": "irkit.backends.local",

@@ -16,7 +16,7 @@ from typing import Any
 
 from irkit.errors import SpecError
 from irkit.pricing import DEFAULT_REGION, PriceUnknownError, price
-from irkit.spec_fields import LOCAL_INSTANCE_PATTERN, local_cpu_count, sagemaker_instance_types
+from irkit.spec.fields import LOCAL_INSTANCE_PATTERN, local_cpu_count, sagemaker_instance_types
 
 # The local estimate is N x (this instance's $/hour / its vCPUs): a compute-optimised x86 type.
 REFERENCE_INSTANCE_TYPE = "ml.c5.large"

@@ -39,3 +39,6 @@ def right_size(
     """Submit, wait and return the result: the blocking convenience over the three steps."""
     handle = submit(spec, backend, **kwargs)
     return wait(handle)
+
+
+fetch_results = results  # ``irkit.fetch_results(handle)``: ``irkit.results`` is the results package

@@ -32,7 +32,7 @@ stairs = {"duration_in_seconds": 20, "number_of_steps": 3, "users_per_step": 1}"
 from pathlib import Path
 
 import irkit
-from irkit import packaging
+from irkit.package import build as packaging
 from irkit.model import load_model
 
 work = Path(workdir)
@@ -53,8 +53,8 @@ sorted(p.name for p in mme_dir.glob("*.tar.gz"))"""),
 
 `target_models` lists the models (the tarball names) and their popularity. With Zipf the first
 model gets the most requests; the chart shows the share each model will get."""),
-    ("code", """from irkit.charts_models import popularity_bars
-from irkit.popularity import Popularity
+    ("code", """from irkit.results.charts.models import popularity_bars
+from irkit.spec.popularity import Popularity
 
 target_models = {"models": models, "distribution": distribution}
 if distribution == "zipf":
@@ -82,12 +82,12 @@ print(result["Status"], result.get("FailureReason") or "")"""),
 
 One row per model over the whole run: its share of requests, latency percentiles, cold requests
 (the model was not loaded: the request loaded it or waited for its load) and the hit rate."""),
-    ("code", """from irkit.results_models import model_summary
+    ("code", """from irkit.results.per_model import model_summary
 
 summary = model_summary(result)
 summary[["target", "requests", "share", "errors", "p50_ms", "p99_ms", "cold_requests", "cold_p50_ms",
          "warm_p50_ms", "hit_rate", "loads", "load_ms_mean"]]"""),
-    ("code", """from irkit.charts_models import model_charts
+    ("code", """from irkit.results.charts.models import model_charts
 
 charts = model_charts(result)
 charts["model_latency"]"""),

@@ -52,7 +52,7 @@ def tiny_keras_model():
 @pytest.fixture(scope="session")
 def tiny_savedmodel(tiny_keras_model, tmp_path_factory):
     """TF Serving layout: returns the folder holding ``1/saved_model.pb``."""
-    from irkit.packaging import export_savedmodel
+    from irkit.package.build import export_savedmodel
 
     root = tmp_path_factory.mktemp("tiny-savedmodel")
     export_savedmodel(tiny_keras_model, root, version=1)
@@ -61,7 +61,7 @@ def tiny_savedmodel(tiny_keras_model, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model_tarball(tiny_savedmodel, tmp_path_factory):
-    from irkit.packaging import build_model_tarball
+    from irkit.package.build import build_model_tarball
 
     return build_model_tarball(tiny_savedmodel, tmp_path_factory.mktemp("tiny-model") / "model.tar.gz")
 
@@ -69,6 +69,6 @@ def tiny_model_tarball(tiny_savedmodel, tmp_path_factory):
 @pytest.fixture(scope="session")
 def resnet_payload_tarball(tmp_path_factory):
     """payload.tar.gz with ``sample.json``: a bare nested list of shape (1, 224, 224, 3)."""
-    from irkit.packaging import build_payload_tarball
+    from irkit.package.build import build_payload_tarball
 
     return build_payload_tarball(tmp_path_factory.mktemp("payload") / "payload.tar.gz")

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import yaml
 
-from irkit.run_params import NotALiteral, declared_parameters
+from irkit.headless.params import NotALiteral, declared_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from irkit.errors import EXIT_FAILURE, EXIT_OK
 
 if TYPE_CHECKING:
-    from irkit.inspection import InspectionReport
+    from irkit.package.inspection import InspectionReport
 
 WEIGHTS_HELP = (
     "imagenet (Keras cache, downloads when online), auto (imagenet, else random with a warning), "
@@ -88,7 +88,7 @@ def load_model_noting_warnings(weights: str) -> object:
 
 
 def run_package(args: argparse.Namespace) -> int:
-    from irkit import packaging
+    from irkit.package import build as packaging
 
     out = Path(args.out)
     samples = tuple(kind.strip() for kind in args.samples.split(",") if kind.strip())
@@ -102,7 +102,7 @@ def run_package(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from irkit import packaging
+    from irkit.package import build as packaging
 
     report = packaging.inspect(args.path, framework_version=args.framework_version)
     return _report(report, as_json=args.json)

@@ -72,8 +72,7 @@ def _cell(value: Any, digits: int = 0) -> str:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    from irkit import history
-    from irkit.results import short_label
+    from irkit.results import history, short_label
 
     frame = history.list_jobs(_store(args), name=args.name, backend=args.backend)
     if args.json:
@@ -93,7 +92,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     import irkit.results as R
-    from irkit.ranking import recommend
+    from irkit.results.ranking import recommend
 
     store = _store(args)
     job = store.get_job(args.job)
@@ -125,8 +124,8 @@ def _result(ref: str, store: Any) -> Any:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from irkit.compare import check_regression, compare, delta_column
     from irkit.results import CONFIG, MAX_INVOCATIONS, MODEL_LATENCY_MS, short_label
+    from irkit.results.compare import check_regression, compare, delta_column
 
     store = _store(args)
     baseline, current = _result(args.baseline, store), _result(args.current, store)
@@ -152,7 +151,7 @@ def _signed(value: Any) -> str:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from irkit import history
+    from irkit.results import history
 
     backend = None
     if args.region:
@@ -165,7 +164,7 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from irkit.report import write_report
+    from irkit.results.report import write_report
 
     path = write_report(args.source, args.out, png=not args.no_png, store=_store(args), cost=args.cost,
                         latency=args.latency, throughput=args.throughput, latency_ms=args.latency_ms,

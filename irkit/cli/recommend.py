@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from irkit.backends.local.recommendation import summary_text as format_table
 from irkit.errors import EXIT_OK, SpecError
+from irkit.load.describe import summary_text as format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +73,7 @@ def _local_preflight(args: argparse.Namespace) -> Any:
         return None
 
     def check(spec: Any) -> None:
-        from irkit.backends.local.preflight import preflight
+        from irkit.serve.preflight import preflight
 
         content_type = spec.supported_content_types[0] if spec.supported_content_types else None
         report = preflight(args.model, args.payload, content_type)

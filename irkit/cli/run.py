@@ -54,8 +54,8 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:  # noqa: ARG001
 
 
 def run(args: argparse.Namespace) -> int:
-    from irkit import run_params
     from irkit.errors import SpecError
+    from irkit.headless import params as run_params
     from irkit.headless import run_notebooks, walk_notebooks
 
     notebooks = list(args.notebooks)

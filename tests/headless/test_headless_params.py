@@ -6,7 +6,13 @@ import nbformat
 import pytest
 
 from irkit.errors import SpecError
-from irkit.run_params import NotALiteral, declared_parameters, from_pairs, load_file, parse_value
+from irkit.headless.params import (
+    NotALiteral,
+    declared_parameters,
+    from_pairs,
+    load_file,
+    parse_value,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -10,8 +10,8 @@ from headless_fixtures import recorded_result, recording_notebook, write_noteboo
 
 from irkit.cli import main
 from irkit.headless import run_notebooks
-from irkit.notebook_exec import NotebookFailedError
-from irkit.run_params import RunParameters
+from irkit.headless.execute import NotebookFailedError
+from irkit.headless.params import RunParameters
 from irkit.store import Store
 
 TYPED = """\

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from irkit.errors import SpecError
 from irkit.headless import run_notebooks
-from irkit.run_folder import RunFolder, split_s3
+from irkit.headless.folder import RunFolder, split_s3
 
 
 def test_split_s3():

@@ -8,7 +8,7 @@ import pytest
 from headless_fixtures import write_notebook
 
 from irkit.headless import run_notebooks
-from irkit.scrub import REDACTED, Scrubber, secret_env_values
+from irkit.headless.scrub import REDACTED, Scrubber, secret_env_values
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 TEMP_KEY_ID = "ASIAY34FZKBOKMUTVV7A"

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("irkit.backends.local.load") is None,
+    pytest.mark.skipif(importlib.util.find_spec("irkit.load.generator") is None,
                        reason="the local backend's load generator has not landed"),
 ]
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from irkit.backends.local.hdr import StepTally
+from irkit.load.hdr import StepTally
 
 
 def test_percentiles_are_exact_to_three_significant_digits():
@@ -54,7 +54,7 @@ def test_empty_step_has_no_percentiles():
 
 
 def test_run_warns_when_the_generator_cpu_is_over_90_percent(tmp_path):
-    from irkit.backends.local.load import LoadResult, _finish
+    from irkit.load.generator import LoadResult, _finish
 
     hot = LoadResult(steps=[{"generator_cpu": 40.0}, {"generator_cpu": 97.5}])
     _finish(hot, tmp_path / "locust.log", 0)

@@ -8,9 +8,9 @@ import time
 import pytest
 from load_helpers import marked_processes, wait_until_gone
 
-from irkit.backends.local.capacity_server import CapacityServer
-from irkit.backends.local.load import run_load
 from irkit.errors import BackendError
+from irkit.load.generator import run_load
+from irkit.serve.capacity import CapacityServer
 from irkit.spec import Phase, Stairs, TrafficPattern
 
 pytestmark = pytest.mark.slow

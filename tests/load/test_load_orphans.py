@@ -12,13 +12,13 @@ import time
 import pytest
 from load_helpers import marked_processes, wait_until_gone
 
-from irkit.backends.local.capacity_server import CapacityServer
+from irkit.serve.capacity import CapacityServer
 
 pytestmark = pytest.mark.slow
 
 DRIVER = textwrap.dedent("""
     import sys
-    from irkit.backends.local.load import run_load
+    from irkit.load.generator import run_load
     from irkit.spec import Stairs, TrafficPattern
     traffic = TrafficPattern("STAIRS", (), Stairs(5, 12, 1))  # 60 s unless killed
     run_load(sys.argv[1], sys.argv[2], "application/json", traffic, workers=int(sys.argv[3]),

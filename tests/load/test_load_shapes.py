@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from irkit.backends.local import shapes
 from irkit.spec import Phase, Stairs, TrafficPattern
+from irkit.spec import traffic as shapes
 
 
 def phases(*triples):

@@ -4,10 +4,9 @@ import json
 
 import vl_convert as vlc
 
-from irkit import charts
-from irkit.history import trend
-from irkit.ranking import recommend
-from irkit.results import steps_frame, to_frame
+from irkit.results import charts, steps_frame, to_frame
+from irkit.results.history import trend
+from irkit.results.ranking import recommend
 from irkit.spec import JobSpec
 
 
@@ -65,7 +64,7 @@ def test_traffic_preview_phases_per_minute_and_stairs():
 
 
 def test_history_trend(sagemaker_result, local_result):
-    from irkit.history import import_result
+    from irkit.results.history import import_result
 
     import_result(local_result)
     later = json.loads(json.dumps(local_result))

@@ -4,9 +4,9 @@ import copy
 
 import pytest
 
-from irkit.compare import check_regression, compare, delta_column, regressions
 from irkit.errors import RegressionError
 from irkit.results import CONFIG, MAX_INVOCATIONS, MODEL_LATENCY_MS, to_frame
+from irkit.results.compare import check_regression, compare, delta_column, regressions
 
 
 def _changed(result, index, **metrics):

@@ -107,7 +107,9 @@ def test_bad_file_names_the_file(tmp_path):
         to_frame(tmp_path / "missing.json")
 
 
-def test_results_module_is_still_the_public_results_call():
+def test_results_is_the_package_and_fetch_results_the_job_call():
     import irkit
+    import irkit.jobs
 
-    assert callable(irkit.results) and hasattr(irkit.results, "to_frame")
+    assert hasattr(irkit.results, "to_frame") and not callable(irkit.results)
+    assert irkit.fetch_results is irkit.jobs.results

@@ -9,8 +9,8 @@ import textwrap
 import pytest
 from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
-from irkit import history
 from irkit.cli import main
+from irkit.results import history
 from irkit.store import Store
 
 
@@ -107,7 +107,7 @@ def test_import_by_job_name_through_the_sagemaker_backend(sagemaker_result, monk
 
 WRITER = textwrap.dedent("""
     import json, sys
-    from irkit import history
+    from irkit.results import history
     from irkit.store import Store
     store = Store(sys.argv[1])
     base = json.loads(open(sys.argv[2]).read())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from irkit.ranking import RankingError, meets, pareto, pareto_mask, rank, recommend
 from irkit.results import CONFIG, COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS, to_frame
+from irkit.results.ranking import RankingError, meets, pareto, pareto_mask, rank, recommend
 
 
 def _frame(rows):

@@ -5,10 +5,10 @@ import re
 from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
 from irkit.cli import main
-from irkit.history import import_result
-from irkit.ranking import recommend
-from irkit.report import build_report, render_html, write_report
 from irkit.results import to_frame
+from irkit.results.history import import_result
+from irkit.results.ranking import recommend
+from irkit.results.report import build_report, render_html, write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -178,7 +178,7 @@ def test_catalog_covers_the_families_with_prices():
 
 def test_instance_enum_snapshot_matches_botocore():
     botocore_session = pytest.importorskip("botocore.session")
-    from irkit.spec_fields import sagemaker_instance_types
+    from irkit.spec.fields import sagemaker_instance_types
 
     shape = (
         botocore_session.get_session()

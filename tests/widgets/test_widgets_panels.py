@@ -6,6 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
+from widget_fakes import FakeBackend, fake_result
+
+from irkit.errors import SpecError
+from irkit.spec import JobSpec
 from irkit.widgets import (
     HyperparameterPanel,
     InstancePicker,
@@ -17,10 +21,6 @@ from irkit.widgets import (
     TrafficPanel,
 )
 from irkit.widgets.instance_picker import MAX_INSTANCE_TYPES
-from widget_fakes import FakeBackend, fake_result
-
-from irkit.errors import SpecError
-from irkit.spec import JobSpec
 
 
 def test_instance_picker_filters_by_family_and_keeps_hidden_choices():

@@ -20,7 +20,7 @@ from typing import Any
 
 from irkit import states
 from irkit.backends import JobHandle, JobStatus
-from irkit.backends.local.job_run import build_job_result, job_dir, planned_configs
+from irkit.backends.local.job import build_job_result, job_dir, planned_configs
 from irkit.errors import BackendError, JobFailedError, SpecError
 from irkit.store import Store
 
@@ -128,7 +128,7 @@ class LocalBackend:
                 from irkit.backends.local.runner import check_target_folder
 
                 check_target_folder(spec.target_models, model)
-        from irkit.backends.local.payload import local_path
+        from irkit.package.payload import local_path
 
         meta = {
             "model_path": str(Path(model).resolve()) if model else None,
@@ -291,7 +291,7 @@ def _plugin(env_name: str) -> Any:
 
 def _main(argv: list[str] | None = None) -> int:
     """The background job process: run one job, stop cleanly on SIGTERM/SIGINT, reap what it started."""
-    from irkit.backends.local.job_run import JobRun
+    from irkit.backends.local.job import JobRun
 
     parser = argparse.ArgumentParser(prog="python -m irkit.backends.local.backend")
     parser.add_argument("job_id")

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from irkit.backends.local import plateau as plateau_finder
 from irkit.errors import BackendError
+from irkit.load import knee as plateau_finder
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def _preflight_headers(settings: LoadSettings) -> dict[str, str]:
     tm = settings.target_models
     if tm is None:
         return {}
-    from irkit.backends.local.model_tally import target_headers
+    from irkit.load.model_tally import target_headers
 
     return target_headers(tm.models[0] if tm.models else None, tm.containers[0] if tm.containers else None)
 
@@ -210,13 +210,13 @@ def _reset_usage(server: Any) -> None:
 
 
 def _default_server_factory() -> Callable[..., Any]:
-    from irkit.backends.local.serve import ServerProcess
+    from irkit.serve.process import ServerProcess
 
     return ServerProcess
 
 
 def _default_load_fn() -> Callable[..., Any]:
-    from irkit.backends.local.load import run_load
+    from irkit.load.generator import run_load
 
     return run_load
 
@@ -345,7 +345,7 @@ def run_endpoint(
     load_fn: Callable[..., Any] | None = None,
 ) -> ConfigOutcome:
     """Benchmark a server irkit did not start (``--endpoint-url``): no setup time, no CPU figures."""
-    from irkit.backends.local.recommendation import ENDPOINT_CONFIG_ID, endpoint_name_for
+    from irkit.load.describe import ENDPOINT_CONFIG_ID, endpoint_name_for
 
     outcome = ConfigOutcome(ENDPOINT_CONFIG_ID, "endpoint", {}, url=url,
                             endpoint_name=endpoint_name or endpoint_name_for(url))

@@ -6,7 +6,7 @@ result = benchmark_endpoint(spec, "my-mme", clients=AwsClients(sagemaker=sm), wo
 The endpoint is described through boto3 (instance type and count), one pre-flight invocation checks
 the payload, then the spec's PHASES/STAIRS (or open loop) run in a Locust subprocess whose users call
 ``sagemaker-runtime`` ``invoke_endpoint`` (runtime_locustfile.py) with ``TargetModel`` /
-``TargetContainerHostname`` drawn per request from ``spec.target_models`` (irkit.popularity). The load
+``TargetContainerHostname`` drawn per request from ``spec.target_models`` (irkit.spec.popularity). The load
 runner, plateau finder and result builder are the local backend's (load.py, runner.py,
 recommendation.py), so the answer has the same schema: ``EndpointPerformances`` plus the ``irkit`` key
 with ``backend: "sagemaker"``, the per-step curve, ``irkit.endpoint`` (what was described) and the
@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from irkit import states
-from irkit.backends.local import recommendation as describe
 from irkit.backends.sagemaker.clients import DEFAULT_REGION, AwsClients, default_clients
 from irkit.backends.sagemaker.endpoint_info import (
     describe_endpoint,
@@ -37,6 +36,7 @@ from irkit.backends.sagemaker.endpoint_info import (
 )
 from irkit.backends.sagemaker.endpoint_models import per_model_breakdown, sagemaker_steps
 from irkit.errors import BackendError, SpecError
+from irkit.load import describe
 from irkit.store import Store
 
 RUNTIME_LOCUSTFILE = Path(__file__).with_name("runtime_locustfile.py")
@@ -49,7 +49,7 @@ StepCallback = Callable[[dict[str, Any]], Any]
 
 def _payload_file(spec: Any, payload: str | os.PathLike[str] | None, workdir: Path, clients: AwsClients) -> Path:
     """The payload file to send: ``payload``, or the spec's sample_payload_url (local, file:// or s3://)."""
-    from irkit.backends.local.payload import extract_payload
+    from irkit.package.payload import extract_payload
 
     source = os.fspath(payload) if payload else spec.sample_payload_url
     if not source:
@@ -79,7 +79,7 @@ def _first_target(spec: Any) -> tuple[str | None, str | None]:
     targets = getattr(spec, "target_models", None)
     if targets is None:
         return None, None
-    from irkit.popularity import Popularity
+    from irkit.spec.popularity import Popularity
 
     probabilities = Popularity.from_spec(targets).probabilities()
     favourite = max(probabilities, key=lambda name: probabilities[name])
@@ -112,7 +112,7 @@ def benchmark_endpoint(
     ``stop_event`` from another thread) stops the run; the job ends STOPPED with its finished steps
     (after Ctrl-C the KeyboardInterrupt is raised again).
     """
-    from irkit.backends.local.job_run import load_settings, slo_failure
+    from irkit.backends.local.job import load_settings, slo_failure
     from irkit.backends.local.runner import ConfigOutcome, drive_load
     from irkit.spec import load_spec
 
@@ -157,7 +157,7 @@ def benchmark_endpoint(
 
     def record_step(step: dict[str, Any]) -> None:
         store.add_step(job_id, CONFIG_ID, next(counter), step)
-        # a live IN_PROGRESS result too, so history (irkit.history.load) shows a killed run's steps
+        # a live IN_PROGRESS result too, so history (irkit.results.history.load) shows a killed run's steps
         store.save_result(job_id, build_benchmark_result(store, job_id))
         if on_step is not None:
             on_step(step)
@@ -204,7 +204,7 @@ def runtime_extra_config(spec: Any, endpoint_name: str, *, region: str = DEFAULT
 
 def _runtime_load_fn(load_fn: Callable[..., Any] | None, runtime_config: dict[str, Any]) -> Callable[..., Any]:
     """run_load with the runtime locustfile, its config merged into whatever extra config the runner adds."""
-    from irkit.backends.local.load import run_load
+    from irkit.load.generator import run_load
 
     base = load_fn or run_load
 
@@ -229,7 +229,7 @@ def _save(store: Store, job_id: str, status: str, reason: str | None, failed_con
 def build_benchmark_result(store: Store, job_id: str, *, status: str | None = None,
                            failure_reason: str | None = None, finished_at: float | None = None) -> dict[str, Any]:
     """The Describe-shaped answer of an endpoint benchmark from what the store holds now."""
-    from irkit.backends.local.job_run import input_config
+    from irkit.backends.local.job import input_config
     from irkit.spec import JobSpec
 
     job = store.get_job(job_id)

@@ -14,7 +14,7 @@ hide throttling and add their back-off to the latency).
 
 Config keys (under ``sagemaker_runtime`` in ``$IRKIT_LOAD_CONFIG``): ``endpoint_name``, ``region``,
 ``endpoint_url`` (moto or a VPC endpoint; None = AWS), ``accept``, ``target_models`` (the spec's
-``target_models`` mapping, sampled per request with ``irkit.popularity``), ``seed``.
+``target_models`` mapping, sampled per request with ``irkit.spec.popularity``), ``seed``.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any
 import gevent
 import gevent.lock
 
-from irkit.backends.local import locustfile as local_locustfile
-from irkit.backends.local.locustfile import TIMELINE, TrafficShape  # noqa: F401  # Locust picks the shape up here
+from irkit.load import locustfile as local_locustfile
+from irkit.load.locustfile import TIMELINE, TrafficShape  # noqa: F401  # Locust picks the shape up here
 
 import boto3  # after locust, on purpose
 from botocore.config import Config
@@ -93,10 +93,10 @@ class RuntimeInvoker:
 
 
 def _target_sampler(target_models: Any, seed: int) -> Callable[[], tuple[str | None, str | None]]:
-    """``() -> (model, container)``: from ``irkit.popularity`` when the spec has target_models."""
+    """``() -> (model, container)``: from ``irkit.spec.popularity`` when the spec has target_models."""
     if not target_models:
         return lambda: (None, None)
-    from irkit.popularity import Popularity
+    from irkit.spec.popularity import Popularity
 
     sampler: Callable[[], tuple[str | None, str | None]] = Popularity.from_spec(target_models).sampler(seed)
     return sampler

@@ -1,0 +1,250 @@
+"""Build the local job's result in DescribeInferenceRecommendationsJob's shape (docs/architecture.md).
+
+Pure functions: a finished config's outcome (a plain dict kept in the job store) becomes one
+``InferenceRecommendations[]`` entry, or one ``EndpointPerformances[]`` entry for an existing
+endpoint, and the job's configs and steps become the whole Describe answer plus the ``irkit`` key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from irkit import states
+from irkit.load.model_tally import flatten_per_model
+
+VARIANT_NAME = "AllTraffic"
+ENDPOINT_CONFIG_ID = "endpoint"  # the config id used when an existing endpoint is benchmarked
+
+
+def iso(timestamp: float | None) -> str | None:
+    """Epoch seconds as an ISO-8601 UTC string (the JSON-safe form of IR's datetimes)."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat()
+
+
+def recommendation_id(job_name: str, config_id: str) -> str:
+    """Stable and unique within a job, shaped like IR's ``<job-name>/<8 hex>``."""
+    return f"{job_name}/{hashlib.sha1(config_id.encode()).hexdigest()[:8]}"
+
+
+def endpoint_name_for(url: str) -> str:
+    """An EndpointName-safe label for a URL: ``http://127.0.0.1:8080`` -> ``127-0-0-1-8080``."""
+    host = re.sub(r"^[a-z]+://", "", url).split("/")[0]
+    name = re.sub(r"[^A-Za-z0-9]+", "-", host).strip("-")
+    return (name or "endpoint")[:63]
+
+
+def cost_per_inference(cost_per_hour: float, max_invocations: float) -> float | None:
+    """CostPerHour / (MaxInvocations per minute x 60 minutes)."""
+    if max_invocations <= 0:
+        return None
+    return cost_per_hour / (max_invocations * 60)
+
+
+def build_recommendation(job_name: str, outcome: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One InferenceRecommendations[] entry from a config outcome (see runner.ConfigOutcome.to_dict)."""
+    if outcome.get("max_invocations", 0) <= 0:
+        return None
+    price = float(outcome["price_per_hour"])
+    metrics: dict[str, Any] = {
+        "CostPerHour": price,
+        "CostPerInference": cost_per_inference(price, outcome["max_invocations"]),
+        "MaxInvocations": int(outcome["max_invocations"]),
+        "ModelLatency": int(round(outcome["model_latency_ms"] or 0)),
+    }
+    for key, name in (("cpu_utilization", "CpuUtilization"), ("memory_utilization", "MemoryUtilization"),
+                      ("model_setup_time_s", "ModelSetupTime")):
+        if outcome.get(key) is not None:
+            metrics[name] = float(outcome[key])
+    rec: dict[str, Any] = {
+        "RecommendationId": recommendation_id(job_name, outcome["config_id"]),
+        "Metrics": metrics,
+        "EndpointConfiguration": {
+            "EndpointName": f"{job_name}-{hashlib.sha1(outcome['config_id'].encode()).hexdigest()[:8]}"[:63],
+            "VariantName": VARIANT_NAME,
+            "InstanceType": outcome["instance_type"],
+            "InitialInstanceCount": 1,
+        },
+        "ModelConfiguration": {
+            "EnvironmentParameters": [
+                {"Key": k, "ValueType": "String", "Value": str(v)}
+                for k, v in sorted((outcome.get("environment") or {}).items())
+            ]
+        },
+    }
+    if outcome.get("started_at") is not None:
+        rec["InvocationStartTime"] = iso(outcome["started_at"])
+    if outcome.get("ended_at") is not None:
+        rec["InvocationEndTime"] = iso(outcome["ended_at"])
+    return rec
+
+
+def build_endpoint_performance(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """One EndpointPerformances[] entry for a benchmarked existing endpoint."""
+    return {
+        "Metrics": {
+            "MaxInvocations": int(outcome.get("max_invocations") or 0),
+            "ModelLatency": int(round(outcome.get("model_latency_ms") or 0)),
+        },
+        "EndpointInfo": {"EndpointName": outcome.get("endpoint_name") or endpoint_name_for(outcome["url"])},
+    }
+
+
+def job_status(config_rows: Sequence[Mapping[str, Any]], total: int, stopped: bool) -> tuple[str, str | None]:
+    """The job's Status and FailureReason from its configs' rows (store.configs)."""
+    if stopped:
+        return states.STOPPED, None
+    completed = [c for c in config_rows if c["status"] == states.COMPLETED]
+    failed = [c for c in config_rows if c["status"] == states.FAILED]
+    if completed:
+        return states.COMPLETED, None
+    if failed or total:
+        reasons = "; ".join(f"{c['config_id']}: {c['failure_reason']}" for c in failed)
+        return states.FAILED, reasons or "no configuration finished"
+    return states.FAILED, "the spec gives no configuration to test"
+
+
+def build_result(
+    job: Mapping[str, Any],
+    config_rows: Sequence[Mapping[str, Any]],
+    steps: Sequence[Mapping[str, Any]],
+    *,
+    status: str,
+    failure_reason: str | None = None,
+    job_type: str = "Default",
+    input_config: Mapping[str, Any] | None = None,
+    finished_at: float | None = None,
+) -> dict[str, Any]:
+    """The whole Describe-shaped answer for a local job from the store's rows."""
+    job_name = job["job_name"]
+    meta = job.get("meta") or {}
+    recommendations: list[dict[str, Any]] = []
+    performances: list[dict[str, Any]] = []
+    configs_out: list[dict[str, Any]] = []
+    load_modes: set[str] = set()
+    for row in config_rows:
+        outcome = row.get("recommendation") or {}
+        rec = None
+        if row["status"] == states.COMPLETED and outcome:
+            if outcome.get("url"):
+                performances.append(build_endpoint_performance(outcome))
+            else:
+                rec = build_recommendation(job_name, outcome)
+                if rec is not None:
+                    recommendations.append(rec)
+        if outcome.get("load_mode"):
+            load_modes.add(outcome["load_mode"])
+        configs_out.append({
+            "config_id": row["config_id"],
+            "instance_type": row["instance_type"],
+            "environment": row.get("env") or {},
+            "status": row["status"],
+            "failure_reason": row.get("failure_reason"),
+            "recommendation_id": rec["RecommendationId"] if rec else None,
+            "plateau_step": outcome.get("plateau_step"),
+            "plateau_reason": outcome.get("plateau_reason"),
+            "price_is_estimate": outcome.get("price_is_estimate"),
+            "warnings": outcome.get("warnings") or [],
+        })
+    result: dict[str, Any] = {
+        "JobName": job_name,
+        "JobType": job_type,
+        "JobArn": f"arn:irkit:local:inference-recommendations-job/{job['job_id']}",
+        "Status": status,
+        "CreationTime": iso(job.get("created_at")),
+        "LastModifiedTime": iso(finished_at or job.get("updated_at")),
+        "InputConfig": dict(input_config or {}),
+        "InferenceRecommendations": recommendations,
+        "EndpointPerformances": performances,
+        "irkit": {
+            "backend": "local",
+            "job_id": job["job_id"],
+            "load_mode": sorted(load_modes)[0] if len(load_modes) == 1 else (meta.get("load_mode") or "closed"),
+            "workers": int(meta.get("workers") or 0),
+            "model": meta.get("model_path"),
+            "endpoint_url": meta.get("endpoint_url"),
+            "configs": configs_out,
+            "steps": [{k: v for k, v in s.items() if k != "step_index"} for s in steps],
+        },
+    }
+    per_model = flatten_per_model(result["irkit"]["steps"])
+    if per_model:
+        result["irkit"]["per_model"] = per_model
+    if failure_reason:
+        result["FailureReason"] = failure_reason
+    if states.is_terminal(status) and finished_at is not None:
+        result["CompletionTime"] = iso(finished_at)
+    return result
+
+
+def summary_text(result: dict[str, Any]) -> str:
+    """A plain-text table of the recommendations (cheapest per inference first) and endpoint figures."""
+    rows = []
+    for rec in result.get("InferenceRecommendations", []):
+        m = rec["Metrics"]
+        env = ",".join(f"{p['Key']}={p['Value']}" for p in rec["ModelConfiguration"].get("EnvironmentParameters", []))
+        rows.append((rec["EndpointConfiguration"]["InstanceType"], env or "-", m["MaxInvocations"], m["ModelLatency"],
+                     m["CostPerHour"], m.get("CostPerInference") or 0.0, m.get("CpuUtilization"),
+                     m.get("ModelSetupTime")))
+    rows.sort(key=lambda r: (r[5], -r[2]))
+    header = f"{'instance':<14} {'env':<26} {'max inv/min':>11} {'latency ms':>10} {'$/hour':>8} {'$/1M inf':>9} {'cpu %':>6} {'setup s':>7}"
+    lines = [f"{result.get('JobName')}: {result.get('Status')}" +
+             (f" ({result['FailureReason']})" if result.get("FailureReason") else ""), header]
+    for it, env, inv, lat, cph, cpi, cpu, setup in rows:
+        lines.append(f"{it:<14} {env[:26]:<26} {inv:>11} {lat:>10} {cph:>8.4f} {cpi * 1e6:>9.3f} "
+                     f"{'-' if cpu is None else f'{cpu:.0f}':>6} {'-' if setup is None else f'{setup:.1f}':>7}")
+    for perf in result.get("EndpointPerformances", []):
+        m = perf["Metrics"]
+        lines.append(f"endpoint {perf['EndpointInfo']['EndpointName']}: MaxInvocations {m['MaxInvocations']}/min, "
+                     f"ModelLatency {m['ModelLatency']} ms")
+    if rows:
+        best = rows[0]
+        lines.append(f"recommended: {best[0]} {best[1]} (lowest cost per inference)")
+    lines += per_model_lines(result)
+    for config in (result.get("irkit") or {}).get("configs", []):
+        for warning in config.get("warnings") or []:
+            lines.append(f"warning: {config['config_id']}: {warning}")
+    for warning in (result.get("irkit") or {}).get("warnings", []):
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
+
+
+def per_model_lines(result: dict[str, Any]) -> list[str]:
+    """Multi-model load: requests, cold/warm medians (request-weighted over steps) and hit rate per target."""
+    entries = (result.get("irkit") or {}).get("per_model") or []
+    if not entries:
+        return []
+    totals: dict[tuple[Any, str], dict[str, float]] = {}
+    for e in entries:
+        row = totals.setdefault((e.get("config_id"), e.get("target") or "(default)"), {})
+        requests = float(e.get("requests") or 0)
+        cold = float(e.get("cold_requests") or 0)
+        for key, value, weight in (("requests", requests, None), ("errors", float(e.get("errors") or 0), None),
+                                   ("cold", cold, None), ("p50", e.get("p50_ms"), requests),
+                                   ("cold_p50", e.get("cold_p50_ms"), cold),
+                                   ("warm_p50", e.get("warm_p50_ms"), requests - cold),
+                                   ("hit", e.get("hit_rate"), requests)):
+            if value is None:
+                continue
+            if weight is None:
+                row[key] = row.get(key, 0.0) + float(value)
+            elif weight > 0:
+                row[key + "_sum"] = row.get(key + "_sum", 0.0) + float(value) * weight
+                row[key + "_w"] = row.get(key + "_w", 0.0) + weight
+
+    def mean(row: dict[str, float], key: str, fmt: str) -> str:
+        return format(row[key + "_sum"] / row[key + "_w"], fmt) if row.get(key + "_w") else "-"
+
+    lines = [f"{'per model':<30} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'cold':>5} {'cold p50':>9} "
+             f"{'warm p50':>9} {'hit rate':>8}"]
+    for (config, target), row in sorted(totals.items(), key=lambda kv: (str(kv[0][0]), -kv[1]["requests"])):
+        label = target if len({c for c, _ in totals}) == 1 else f"{config} {target}"
+        lines.append(f"{label[:30]:<30} {row['requests']:>8.0f} {row.get('errors', 0):>6.0f} {mean(row, 'p50', '.1f'):>8} "
+                     f"{row.get('cold', 0):>5.0f} {mean(row, 'cold_p50', '.1f'):>9} {mean(row, 'warm_p50', '.1f'):>9} "
+                     f"{mean(row, 'hit', '.0%'):>8}")
+    return lines

@@ -1,0 +1,231 @@
+"""The local model server: SageMaker's container contract over Starlette + uvicorn.
+
+``GET /ping`` is 200 once the model is loaded. ``POST /invocations`` (and TF Serving's alias
+``POST /v1/models/<name>:predict``) takes ``application/json`` (``{"instances": ...}``,
+``{"inputs": ...}`` or a bare nested list), ``application/x-npy``, ``image/jpeg`` or ``image/png`` and
+answers ``{"predictions": [[...], ...]}``. Bad input gets a 4xx ``{"error": "..."}`` and the server
+stays up; bodies over 6 MB get 413. ``GET /stats`` (irkit's own) reports this worker's batch counters.
+
+Run it with ``irkit serve MODEL`` or ``python -m irkit.serve.server MODEL`` (see
+:mod:`irkit.serve.hosting`); the env knobs are in :mod:`.server_settings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from irkit.errors import IrkitError, PayloadError
+from irkit.serve import decode as decoding
+from irkit.serve.batcher import DynamicBatcher
+from irkit.serve.settings import ServerSettings
+
+MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time invocation limit
+MODEL_DIR_ENV = "IRKIT_SERVE_MODEL_DIR"  # the SavedModel folder server_main hands to each worker
+BATCH_ROWS_HEADER = "X-Irkit-Batch-Rows"  # rows in the model call that served this request
+WORKER_HEADER = "X-Irkit-Worker"  # pid of the worker process that answered
+
+log = logging.getLogger("irkit.server")
+
+
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"error": message}, status, headers)
+
+
+class Serving:
+    """What one worker process holds: the model, the batcher or thread pool, the preprocessing."""
+
+    def __init__(self, model_dir: str | Path, settings: ServerSettings, preprocess: Any = None) -> None:
+        self.model_dir = Path(model_dir)
+        self.settings = settings
+        self.preprocess = preprocess or decoding.image_preprocessor(settings.image_preprocess)
+        self.host: Any = None
+        self.batcher: DynamicBatcher | None = None
+        self.executor: ThreadPoolExecutor | None = None
+        self.requests = 0
+
+    def load(self) -> None:
+        from irkit.serve.modelhost import ModelHost, configure_threads
+
+        configure_threads(self.settings.intra_op_threads, self.settings.inter_op_threads)
+        host = ModelHost(self.model_dir)
+        if self.settings.enable_batching:
+            self.batcher = DynamicBatcher(host.predict, self.settings.max_batch_size,
+                                          self.settings.batch_timeout_micros / 1e6, self.settings.num_batch_threads)
+        else:
+            self.executor = ThreadPoolExecutor(max_workers=self.settings.num_batch_threads,
+                                               thread_name_prefix="irkit-infer")
+        self.host = host
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def infer(self, batch: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
+        if self.batcher is not None:
+            return await self.batcher.submit(batch)
+        loop = asyncio.get_running_loop()
+        outputs = await loop.run_in_executor(self.executor, self.host.predict, batch)
+        return outputs, batch.shape[0]
+
+    def stats(self) -> dict[str, Any]:
+        batches = self.batcher.stats.as_dict() if self.batcher is not None else None
+        return {"worker": os.getpid(), "requests": self.requests, "batching": batches,
+                "settings": {k: v for k, v in vars(self.settings).items()}}
+
+
+def predictions_body(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
+    """TF Serving's row format: a list per instance, or a dict per instance for several outputs."""
+    if len(outputs) == 1:
+        (value,) = outputs.values()
+        return {"predictions": np.ascontiguousarray(value)}
+    rows = len(next(iter(outputs.values())))
+    return {"predictions": [{name: np.ascontiguousarray(value[i]) for name, value in outputs.items()}
+                            for i in range(rows)]}
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body, refused with 413 past ``limit`` (from Content-Length, then while streaming)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise PayloadError(f"Content-Length {declared!r} is not a number") from None
+        if size > limit:
+            raise PayloadError(f"request body of {size} bytes is over the {limit}-byte limit", status=413)
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise PayloadError(f"request body is over the {limit}-byte limit", status=413)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise PayloadError("the client disconnected before the body was complete") from None
+    return b"".join(chunks)
+
+
+async def invocations(request: Request) -> Response:
+    serving: Serving = request.app.state.serving
+    headers = {WORKER_HEADER: str(os.getpid())}
+    if serving.host is None:
+        return error_response("the model is still loading", 503, headers)
+    content_type = request.headers.get("content-type")
+    kind = decoding.media_type(content_type)
+    if kind not in decoding.SUPPORTED_TYPES:
+        return error_response(f"Content-Type {content_type!r} is not supported; use one of "
+                              f"{sorted(decoding.SUPPORTED_TYPES)}", 415, headers)
+    try:
+        body = await read_body(request)
+        array = decoding.decode(body, kind, serving.host.image_size, serving.preprocess)
+        batch = serving.host.check(array)
+        outputs, rows = await serving.infer(batch)
+    except PayloadError as exc:
+        return error_response(str(exc), exc.status, headers)
+    except IrkitError as exc:
+        log.error("invocation failed: %s", exc)
+        return error_response(str(exc), 500, headers)
+    serving.requests += 1
+    headers[BATCH_ROWS_HEADER] = str(rows)
+    return json_response(predictions_body(outputs), headers=headers)
+
+
+async def ping(request: Request) -> Response:
+    ready = request.app.state.serving.host is not None
+    return json_response({"status": "ok" if ready else "loading"}, 200 if ready else 503)
+
+
+async def model_status(request: Request) -> Response:
+    """TF Serving's ``GET /v1/models/<name>``."""
+    if ":" in request.path_params["name"]:  # GET .../<name>:predict
+        raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
+    ready = request.app.state.serving.host is not None
+    state = "AVAILABLE" if ready else "LOADING"
+    return json_response({"model_version_status": [{"version": "1", "state": state,
+                                                    "status": {"error_code": "OK", "error_message": ""}}]})
+
+
+async def stats(request: Request) -> Response:
+    return json_response(request.app.state.serving.stats())
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(f"{exc.detail}: {request.method} {request.url.path}", exc.status_code,
+                          dict(exc.headers or {}))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(f"internal error: {type(exc).__name__}: {exc}", 500)
+
+
+def create_app(model_dir: str | Path | None = None, settings: ServerSettings | None = None,
+               preprocess: Any = None) -> Starlette:
+    """The ASGI app for one worker. The model loads at startup; /ping answers 200 after that."""
+    folder = model_dir or os.environ.get(MODEL_DIR_ENV)
+    if not folder:
+        raise IrkitError(f"no model: pass model_dir or set {MODEL_DIR_ENV}")
+    serving = Serving(folder, settings or ServerSettings.from_env(), preprocess)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            await asyncio.to_thread(serving.load)
+        except IrkitError as exc:
+            log.error("irkit serve: %s", exc)
+            raise
+        log.info("model %s loaded; input %s %s", serving.model_dir, serving.host.input_name,
+                 list(serving.host.input_shape))
+        try:
+            yield
+        finally:
+            serving.close()
+
+    routes = [
+        Route("/ping", ping, methods=["GET"]),
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/v1/models/{name}:predict", invocations, methods=["POST"]),
+        Route("/v1/models/{name}", model_status, methods=["GET"]),
+        Route("/stats", stats, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.state.serving = serving
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The factory uvicorn's workers call (``irkit.serve.server:app_from_env``)."""
+    return create_app()
+
+
+if __name__ == "__main__":  # python -m irkit.serve.server MODEL ...
+    import sys
+
+    from irkit.serve.hosting import main
+
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The plateau finder on synthetic load curves."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from irkit.load import knee as pl
+
+
+def curve(rps, p95=None, errors=None):
+    p95 = p95 or [10.0] * len(rps)
+    errors = errors or [0] * len(rps)
+    return [
+        {"step": i, "users": i + 1, "rps": r, "requests": int(r * 10), "errors": e,
+         "p50_ms": p / 2, "p95_ms": p, "p99_ms": p * 1.2}
+        for i, (r, p, e) in enumerate(zip(rps, p95, errors, strict=True))
+    ]
+
+
+def test_levelling_out_curve_finds_the_knee():
+    steps = curve([10, 20, 30, 31, 30.5, 31.2], p95=[10, 11, 12, 40, 60, 80])
+    result = pl.find_plateau(steps)
+    assert result.reason == pl.REASON_LEVELLED
+    assert result.step_index == 2
+    # level is the mean of the steps within 5% of the best (30, 31, 30.5, 31.2)
+    assert result.max_invocations == round((30 + 31 + 30.5 + 31.2) / 4 * 60)
+    assert result.model_latency_ms == 12
+
+
+def test_latency_crossing_stops_before_the_breaking_step():
+    steps = curve([10, 20, 30, 40], p95=[50, 80, 120, 200])
+    result = pl.find_plateau(steps, threshold_ms=100)
+    assert result.reason == pl.REASON_THRESHOLD
+    assert result.step_index == 1
+    assert result.max_invocations == 20 * 60
+    assert result.model_latency_ms == 80
+
+
+def test_p99_threshold_reads_p99():
+    steps = curve([10, 20, 30], p95=[50, 80, 90])  # p99 = 60, 96, 108
+    assert pl.find_plateau(steps, threshold_ms=100, percentile="P99").step_index == 1
+    assert pl.find_plateau(steps, threshold_ms=100, percentile="P95").step_index == 2
+
+
+def test_error_step_breaks_the_slo():
+    steps = curve([10, 20, 25], errors=[0, 0, 200])
+    result = pl.find_plateau(steps)
+    assert result.reason == pl.REASON_ERRORS and result.step_index == 1
+
+
+def test_never_saturating_curve_is_a_lower_bound():
+    steps = curve([10, 20, 30, 40, 50])
+    result = pl.find_plateau(steps)
+    assert result.reason == pl.REASON_NOT_SATURATED
+    assert result.step_index == 4 and result.max_invocations == 3000
+
+
+def test_noisy_plateau_is_stable_and_not_fooled_by_one_dip():
+    rng = random.Random(7)
+    true_level = 100.0
+    rps = [25, 50, 75, 48] + [true_level * (1 + rng.uniform(-0.03, 0.03)) for _ in range(8)]
+    result = pl.find_plateau(curve(rps))
+    assert result.reason == pl.REASON_LEVELLED
+    assert abs(result.max_invocations - true_level * 60) / (true_level * 60) < 0.03
+    assert result.step_index == 4
+    # one dip (step 3) is not two steps without growth
+    assert pl.stop_reason(curve(rps[:4]), flat_invocations="Stop") is None
+
+
+def test_first_step_over_threshold_has_no_plateau():
+    result = pl.find_plateau(curve([10, 20], p95=[500, 600]), threshold_ms=100)
+    assert not result.found and result.max_invocations == 0 and result.reason == pl.REASON_THRESHOLD
+
+
+def test_empty_curve():
+    assert pl.find_plateau([]).reason == pl.REASON_NO_DATA
+
+
+@pytest.mark.parametrize(
+    ("rps", "kwargs", "expected"),
+    [
+        ([10, 20, 30], {"flat_invocations": "Stop"}, None),
+        ([10, 20, 20.5, 20.2], {"flat_invocations": "Stop"}, pl.REASON_LEVELLED),
+        ([10, 20, 20.5, 20.2], {"flat_invocations": "Continue"}, None),
+        ([10, 20], {"max_invocations": 1200}, pl.REASON_MAX_INVOCATIONS),
+        ([10, 20], {"max_invocations": 1300}, None),
+    ],
+)
+def test_stop_reason(rps, kwargs, expected):
+    assert pl.stop_reason(curve(rps), **kwargs) == expected
+
+
+def test_stop_reason_on_threshold():
+    assert pl.stop_reason(curve([10, 20], p95=[10, 300]), threshold_ms=100) == pl.REASON_THRESHOLD
+
+
+def test_slo_failure_says_what_was_measured_and_what_to_change(tmp_path):
+    from irkit.backends.local.job import slo_failure
+    from irkit.backends.local.runner import ConfigOutcome, LoadSettings
+
+    outcome = ConfigOutcome("local.cpu1", "local.cpu1", {}, plateau_reason="latency_threshold",
+                            steps=[{"step": 0, "users": 1, "requests": 40, "errors": 0, "p95_ms": 4321.0}])
+    settings = LoadSettings(payload_path=tmp_path / "p.json", content_type="application/json", traffic=None,
+                            threshold_ms=1000, percentile="P95")
+    reason = slo_failure(outcome, settings)
+    assert "P95 was 4,321 ms" in reason and "1,000 ms threshold" in reason and "cold model" not in reason
+    errors = ConfigOutcome("c", "local.cpu1", {}, plateau_reason="errors",
+                           steps=[{"step": 0, "users": 2, "requests": 10, "errors": 9}])
+    assert "9 of 10 requests failed at 2 user(s)" in slo_failure(errors, settings)
+
+
+def test_the_jobs_seed_reaches_the_load(tmp_path):
+    from irkit.backends.local.job import load_settings
+    from irkit.spec import load_spec
+
+    payload = tmp_path / "p.json"
+    payload.write_text("[[0.0]]")
+    spec = load_spec({"job_name": "s", "supported_instance_types": ["local.cpu1"],
+                      "target_models": {"models": ["a", "b"], "distribution": "uniform"}})
+    assert load_settings(spec, {"payload_path": str(payload), "seed": 7}, tmp_path).seed == 7
+    assert load_settings(spec, {"payload_path": str(payload)}, tmp_path).seed == 0
