@@ -17,14 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from irkit import states
-from irkit.backends.local.runner import (
-    ConfigOutcome,
-    LoadSettings,
-    default_traffic,
-    run_config,
-    run_endpoint,
-)
+from irkit.backends.local.runner import default_traffic, run_config, run_endpoint
 from irkit.load import describe
+from irkit.load.drive import ConfigOutcome, LoadSettings
 from irkit.package.payload import extract_payload, guess_content_type
 from irkit.store import Store
 

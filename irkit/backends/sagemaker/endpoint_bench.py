@@ -113,7 +113,7 @@ def benchmark_endpoint(
     (after Ctrl-C the KeyboardInterrupt is raised again).
     """
     from irkit.backends.local.job import load_settings, slo_failure
-    from irkit.backends.local.runner import ConfigOutcome, drive_load
+    from irkit.load.drive import ConfigOutcome, drive_load
     from irkit.spec import load_spec
 
     spec = load_spec(spec)
@@ -166,7 +166,7 @@ def benchmark_endpoint(
     stop_event = stop_event or threading.Event()
     try:
         drive_load(runtime_url or f"https://runtime.sagemaker.{region}.amazonaws.com", outcome, settings,
-                    stop_event, record_step, runtime_load, None)
+                   stop_event, record_step, runtime_load, None)
     except KeyboardInterrupt:
         store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.STOPPED,
                             recommendation=outcome.to_dict(), failure_reason="stopped (Ctrl-C)")

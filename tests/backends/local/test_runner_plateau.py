@@ -98,7 +98,7 @@ def test_stop_reason_on_threshold():
 
 def test_slo_failure_says_what_was_measured_and_what_to_change(tmp_path):
     from irkit.backends.local.job import slo_failure
-    from irkit.backends.local.runner import ConfigOutcome, LoadSettings
+    from irkit.load.drive import ConfigOutcome, LoadSettings
 
     outcome = ConfigOutcome("local.cpu1", "local.cpu1", {}, plateau_reason="latency_threshold",
                             steps=[{"step": 0, "users": 1, "requests": 40, "errors": 0, "p95_ms": 4321.0}])

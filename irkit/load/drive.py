@@ -1,0 +1,177 @@
+"""Drive one load test and read MaxInvocations off its curve: the part both backends share.
+
+``drive_load(url, outcome, settings, stop_event, on_step, load_fn, usage)`` runs the traffic of
+``settings`` at ``url`` with ``load_fn`` (``generator.run_load``, or the SageMaker runtime's variant,
+or a fake), samples the server's CPU and memory per step when ``usage`` is given, stops the load
+early when ``knee.stop_reason`` says so, and fills ``outcome`` (a ``ConfigOutcome``) with the steps,
+the plateau and the warnings. It starts no server and knows no backend.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from irkit.load import knee as plateau_finder
+from irkit.spec import traffic as shapes
+
+LOAD_MARGIN_S = 60.0  # extra time the load generator gets over the traffic's own length
+
+StepCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class LoadSettings:
+    """What a config's load test needs besides the server: the job's traffic and stopping rules."""
+
+    payload_path: Path
+    content_type: str
+    traffic: Any  # irkit.spec.TrafficPattern
+    threshold_ms: float | None = None
+    percentile: str = "P95"
+    flat_invocations: str | None = None
+    max_invocations: int | None = None
+    open_loop: Any = None  # irkit.spec.OpenLoop
+    workers: int = 0  # Locust worker processes; 0 = one single Locust process
+    max_seconds: float | None = None
+    log_dir: Path | None = None  # server and Locust logs go here when set
+    target_models: Any = None  # irkit.spec.TargetModels: multi-model / multi-container load
+    seed: int = 0  # the target sampler's seed
+
+    def log_path(self, name: str) -> Path | None:
+        """Where the log called ``name`` goes, or None when logs are not kept."""
+        return None if self.log_dir is None else Path(self.log_dir) / name
+
+    def length_s(self) -> float:
+        """How long the traffic (or the open-loop schedule) runs."""
+        if self.open_loop is not None:
+            return float(len(self.open_loop.rates_per_second) * self.open_loop.duration_in_seconds)
+        return 0.0 if self.traffic is None else shapes.total_seconds(self.traffic)
+
+
+@dataclass
+class ConfigOutcome:
+    """A finished config: what the store keeps and load/describe.py turns into IR's shape."""
+
+    config_id: str
+    instance_type: str
+    environment: dict[str, str]
+    max_invocations: int = 0
+    model_latency_ms: float | None = None
+    plateau_step: int = -1
+    plateau_reason: str = plateau_finder.REASON_NO_DATA
+    stop_reason: str | None = None
+    price_per_hour: float = 0.0
+    price_is_estimate: bool = True
+    model_setup_time_s: float | None = None
+    cpu_utilization: float | None = None
+    memory_utilization: float | None = None
+    load_mode: str = "closed"
+    started_at: float | None = None
+    ended_at: float | None = None
+    url: str | None = None  # set for an existing endpoint
+    endpoint_name: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe, without the steps (the store keeps those in their own table)."""
+        out = asdict(self)
+        out.pop("steps")
+        return out
+
+
+def usage_pair(usage: Any) -> tuple[float | None, float | None]:
+    """ServerProcess.usage() as (cpu %, memory %), whether it is a tuple, a mapping or an object."""
+    if usage is None:
+        return None, None
+    if isinstance(usage, Mapping):
+        cpu = usage.get("cpu_percent", usage.get("cpu"))
+        mem = usage.get("memory_percent", usage.get("memory"))
+    elif isinstance(usage, (tuple, list)):
+        cpu, mem = (list(usage) + [None, None])[:2]
+    else:
+        cpu = getattr(usage, "cpu_percent", getattr(usage, "cpu", None))
+        mem = getattr(usage, "memory_percent", getattr(usage, "memory", None))
+    return (None if cpu is None else float(cpu)), (None if mem is None else float(mem))
+
+
+def _target_load_kwargs(settings: LoadSettings) -> dict[str, Any]:
+    """run_load's extra config for multi-model load (none without target_models, so fakes keep working)."""
+    if settings.target_models is None:
+        return {}
+    return {"extra_config": {"target_models": settings.target_models.to_dict(), "seed": settings.seed}}
+
+
+class _StepWatcher:
+    """Receives steps from the load generator: samples the server, stores, and stops at the plateau."""
+
+    def __init__(self, outcome: ConfigOutcome, settings: LoadSettings, stop_event: threading.Event,
+                 on_step: StepCallback | None, usage: Callable[[], Any] | None) -> None:
+        self.outcome, self.settings, self.stop_event = outcome, settings, stop_event
+        self.on_step, self.usage = on_step, usage
+        self.lock = threading.Lock()
+
+    def __call__(self, step: dict[str, Any]) -> None:
+        with self.lock:
+            step = {**step, "config_id": self.outcome.config_id}
+            if self.usage is not None:
+                try:
+                    cpu, mem = usage_pair(self.usage())
+                except Exception:  # noqa: BLE001 - the server may be gone; the step still counts
+                    cpu = mem = None
+                step.setdefault("server_cpu", cpu)
+                step.setdefault("server_memory", mem)
+            self.outcome.steps.append(step)
+            if self.on_step is not None:
+                self.on_step(step)
+            reason = plateau_finder.stop_reason(
+                self.outcome.steps, threshold_ms=self.settings.threshold_ms,
+                percentile=self.settings.percentile, flat_invocations=self.settings.flat_invocations,
+                max_invocations=self.settings.max_invocations,
+            )
+            if reason and not self.stop_event.is_set():
+                self.outcome.stop_reason = reason
+                self.stop_event.set()
+
+
+def drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_event: threading.Event,
+               on_step: StepCallback | None, load_fn: Callable[..., Any],
+               usage: Callable[[], Any] | None) -> None:
+    """Run the traffic at ``url``, collect the steps into ``outcome`` and read the plateau off them."""
+    watcher = _StepWatcher(outcome, settings, stop_event, on_step, usage)
+    max_seconds = settings.max_seconds
+    if max_seconds is None:
+        max_seconds = settings.length_s() + LOAD_MARGIN_S
+    outcome.started_at = time.time()
+    result = load_fn(
+        url, settings.payload_path, settings.content_type, settings.traffic,
+        latency_threshold_ms=settings.threshold_ms, percentile=settings.percentile,
+        open_loop=settings.open_loop, workers=settings.workers, on_step=watcher,
+        stop_event=stop_event, max_seconds=max_seconds, log_path=settings.log_path(f"load-{outcome.config_id}.log"),
+        **_target_load_kwargs(settings),
+    )
+    outcome.ended_at = time.time()
+    outcome.load_mode = getattr(result, "mode", None) or ("open" if settings.open_loop is not None else "closed")
+    outcome.warnings.extend(getattr(result, "warnings", None) or [])
+    # Steps the generator returned but never streamed (or streamed without config_id) count too.
+    if not outcome.steps:
+        for step in getattr(result, "steps", None) or []:
+            watcher(step)
+    found = plateau_finder.find_plateau(outcome.steps, threshold_ms=settings.threshold_ms,
+                                        percentile=settings.percentile)
+    outcome.max_invocations = found.max_invocations
+    outcome.model_latency_ms = found.model_latency_ms
+    outcome.plateau_step = found.step_index
+    outcome.plateau_reason = found.reason
+    if found.found:
+        plateau_step = outcome.steps[found.step_index]
+        outcome.cpu_utilization = plateau_step.get("server_cpu")
+        outcome.memory_utilization = plateau_step.get("server_memory")
+    if found.reason == plateau_finder.REASON_NOT_SATURATED:
+        outcome.warnings.append("throughput was still growing at the last step: MaxInvocations is a lower "
+                                "bound; add steps or users")
