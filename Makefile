@@ -6,7 +6,7 @@ IRKIT := $(VENV)/bin/irkit
 STAMP := $(VENV)/.irkit-installed
 DEMO_OUT ?= demo-out
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-fast lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: install
 	$(PY) tests/prepare_notebooks.py notebooks build/nbval
 	IRKIT_HOME=$(CURDIR)/build/test-home $(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider \
 		|| { rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; else exit $$rc; fi; }
+
+# unit tests only: no model servers, Locust, kernels or browsers (tests/conftest.py marks them slow)
+test-fast: install
+	$(PY) -m pytest tests -m "not slow and not browser" -p no:cacheprovider -q
 
 lint: install
 	$(VENV)/bin/ruff check irkit tests benchmarks

@@ -17,7 +17,60 @@ for _key, _value in {
     os.environ[_key] = _value
 os.environ.pop("AWS_PROFILE", None)
 
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+
+# ---- the fast lane: `make test-fast` runs `-m "not slow and not browser"` ------------------------
+# Slow by directory: these start model servers, Locust, kernels or job processes. A pure module
+# there opts back in with `pytestmark = pytest.mark.fast` (the guard still checks it).
+TESTS = Path(__file__).resolve().parent
+SLOW_DIRS = ("serve", "load", "backends/local", "backends/sagemaker_endpoint", "headless", "faults")
+# A fast-lane test that starts one of these is mis-filed: the guard below fails it by name.
+SLOW_PROCESSES = ("locust", "irkit.serve", "ipykernel", "voila", "irkit.backends.local.backend",
+                  "chromium")
+
+
+def _is_slow_path(path: Path) -> bool:
+    try:
+        rel = path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:
+        return True  # notebooks under nbval (build/nbval) run kernels
+    return any(rel == d or rel.startswith(d + "/") for d in SLOW_DIRS)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _is_slow_path(Path(str(item.fspath))) and not item.get_closest_marker("fast"):
+            item.add_marker(pytest.mark.slow)
+
+
+def _fast_lane(config) -> bool:
+    expr = config.getoption("markexpr", "") or ""
+    return "not slow" in expr
+
+
+@pytest.fixture(autouse=True)
+def _fast_lane_guard(request, monkeypatch):
+    """In the fast lane, starting a server, Locust, a kernel or a job process fails the test."""
+    if not _fast_lane(request.config) or request.node.get_closest_marker("slow"):
+        yield
+        return
+    real_init = subprocess.Popen.__init__
+
+    def guarded(self, args, *a, **kw):
+        argv = [str(a) for a in args] if isinstance(args, (list, tuple)) else [str(args)]
+        # the program and its module, not the text of a `python -c` script
+        text = " ".join(a for i, a in enumerate(argv) if i == 0 or argv[i - 1] != "-c")
+        hit = next((s for s in SLOW_PROCESSES if s in text), None)
+        if hit:
+            raise RuntimeError(f"fast-lane test {request.node.nodeid} started {hit!r}: mark it slow "
+                               f"or move it under one of {SLOW_DIRS}")
+        real_init(self, args, *a, **kw)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", guarded)
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,8 @@ import pytest
 
 from irkit.load.hdr import StepTally
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 
 def test_percentiles_are_exact_to_three_significant_digits():
     tally = StepTally()

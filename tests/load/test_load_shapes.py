@@ -7,6 +7,8 @@ import pytest
 from irkit.spec import Phase, Stairs, TrafficPattern
 from irkit.spec import traffic as shapes
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 
 def phases(*triples):
     return TrafficPattern("PHASES", tuple(Phase(d, u, r) for d, u, r in triples))

@@ -12,6 +12,8 @@ from irkit.errors import BackendError, PayloadError
 from irkit.serve import decode
 from irkit.serve.settings import ServerSettings
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 
 def npy_bytes(array) -> bytes:
     buffer = io.BytesIO()

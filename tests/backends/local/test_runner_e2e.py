@@ -14,18 +14,14 @@ import pytest
 from irkit import states
 from irkit.backends.local.backend import LocalBackend, job_marker, job_processes, pid_alive
 
-pytest.importorskip("irkit.serve.process")
-pytest.importorskip("irkit.load.generator")
+pytestmark = pytest.mark.slow
 
 STAIRS = {"duration_in_seconds": 2, "number_of_steps": 3, "users_per_step": 1}
 
 
 @pytest.fixture
-def tarballs(request):
-    try:
-        return request.getfixturevalue("tiny_model_tarball"), request.getfixturevalue("resnet_payload_tarball")
-    except pytest.FixtureLookupError:
-        pytest.skip("tiny_model_tarball / resnet_payload_tarball fixtures are not there yet")
+def tarballs(tiny_model_tarball, resnet_payload_tarball):
+    return tiny_model_tarball, resnet_payload_tarball
 
 
 def descendants() -> set[int]:

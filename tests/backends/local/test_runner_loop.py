@@ -18,6 +18,8 @@ from irkit.load.describe import build_recommendation, cost_per_inference
 from irkit.spec import JobSpec
 from irkit.store import Store
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 
 @pytest.fixture
 def payload_tarball(tmp_path):

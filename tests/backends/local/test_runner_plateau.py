@@ -8,6 +8,8 @@ import pytest
 
 from irkit.load import knee as pl
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 
 def curve(rps, p95=None, errors=None):
     p95 = p95 or [10.0] * len(rps)

@@ -11,6 +11,8 @@ from irkit.errors import SpecError
 from irkit.spec import JobSpec, TargetModels
 from irkit.spec.popularity import Popularity, distribution_weights, target_label
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 MODELS = ["a.tar.gz", "b.tar.gz", "c.tar.gz", "d.tar.gz"]
 DRAWS = 20_000
 ROLE = "arn:aws:iam::123456789012:role/Irkit"

@@ -12,6 +12,8 @@ from irkit.load.model_tally import (
     target_headers,
 )
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 
 class _Answer:
     def __init__(self, headers):

@@ -10,6 +10,8 @@ import pytest
 
 from irkit.serve.model_cache import CACHE_HIT, CACHE_MISS, ModelRegistry, ModelRoutingError
 
+pytestmark = pytest.mark.fast  # pure: no server, Locust or kernel
+
 MB = 1024 * 1024
 
 
