@@ -38,24 +38,3 @@ def test_store_round_trip(tmp_path):
     assert store.get_job("latest")["job_id"] == "job-a-2"
     with pytest.raises(JobNotFoundError, match="nope"):
         store.get_job("nope")
-
-
-def test_core_and_widgets_import_no_backend():
-    """Core modules and panels reach a backend only through the registry (irkit.backends.get_backend)."""
-    import ast
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    offenders = []
-    for path in [*sorted((root / "irkit").glob("*.py")), *sorted((root / "widgets").glob("*.py"))]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                if name.startswith(("irkit.backends.", "boto3", "botocore", "sagemaker", "locust", "subprocess")):
-                    offenders.append(f"{path.relative_to(root)}:{node.lineno} imports {name}")
-    allowed = {"irkit/app.py"}  # `irkit app` launches Voila: a process, by design
-    assert [o for o in offenders if o.split(":")[0] not in allowed] == []
