@@ -1,6 +1,8 @@
 """Results: one frame, one ranking, charts and reports over the Describe-shaped result.
 
-Modules: ``frame`` (to_frame, steps_frame, column constants), ``per_model`` (multi-model rows),
+Modules: ``frame`` (to_frame, steps_frame, column constants), ``confidence`` (MaxInvocations' 95%
+interval, stability and the load generator's cost as columns and text), ``ties`` (configurations
+tied within measurement noise), ``per_model`` (multi-model rows),
 ``ranking`` (the one recommendation), ``compare`` (regressions), ``charts`` (Altair), ``report``
 (self-contained HTML), ``history`` (jobs in the store). The frame's names are re-exported here, so
 ``irkit.results.to_frame(result)`` works. Nothing here imports a backend module.
@@ -8,6 +10,22 @@ Modules: ``frame`` (to_frame, steps_frame, column constants), ``per_model`` (mul
 
 from __future__ import annotations
 
+from irkit.results.confidence import (  # noqa: F401
+    ACHIEVED_RPS,
+    COST_PER_INFERENCE_HI,
+    COST_PER_INFERENCE_LO,
+    DROPPED,
+    GENERATOR_CPU,
+    KNEE_USERS,
+    LATE,
+    MAX_INVOCATIONS_HI,
+    MAX_INVOCATIONS_LO,
+    QUALITY_COLUMNS,
+    SHARES_SERVER_CORES,
+    STABLE,
+    STEP_QUALITY_COLUMNS,
+    WINDOWS,
+)
 from irkit.results.frame import (  # noqa: F401
     AT_PLATEAU,
     BACKEND,

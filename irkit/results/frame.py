@@ -24,6 +24,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from irkit.errors import IrkitError
+from irkit.results.confidence import (
+    COST_PER_INFERENCE_HI,
+    COST_PER_INFERENCE_LO,
+    GENERATOR_CPU,
+    KNEE_USERS,
+    MAX_INVOCATIONS_HI,
+    MAX_INVOCATIONS_LO,
+    QUALITY_COLUMNS,
+    SHARES_SERVER_CORES,
+    STABLE,
+    STEP_QUALITY_COLUMNS,
+    config_quality,
+    endpoint_configs,
+    step_quality,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,6 +70,7 @@ COLUMNS = (
     SERVERLESS_MEMORY_MB, SERVERLESS_MAX_CONCURRENCY, ENDPOINT_NAME, COST_PER_HOUR,
     COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS, CPU_UTILIZATION, MEMORY_UTILIZATION,
     MODEL_SETUP_TIME, RECOMMENDATION_ID, PRICE_IS_ESTIMATE,
+    *QUALITY_COLUMNS,  # how sure the numbers are (irkit.results.confidence); NaN/NA when unknown
 )
 KIND_RECOMMENDATION = "recommendation"
 KIND_ENDPOINT = "endpoint"
@@ -92,7 +108,7 @@ PERCENTILE_COLUMNS = (P50_MS, P90_MS, P95_MS, P99_MS)
 STEP_COLUMNS = (
     JOB, CONFIG, INSTANCE_TYPE, STEP, PHASE, USERS, TARGET_RPS, START_S, DURATION_S, REQUESTS,
     ERRORS, ERROR_RATE, RPS, P50_MS, P90_MS, P95_MS, P99_MS, MAX_MS, GOODPUT_RPS, SERVER_CPU,
-    SERVER_MEMORY,
+    SERVER_MEMORY, *STEP_QUALITY_COLUMNS,
 )
 
 
@@ -229,6 +245,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
     extra = result.get("irkit") or {}
     estimates = {c.get("recommendation_id"): c.get("price_is_estimate") for c in extra.get("configs") or []}
     config_ids = {c.get("recommendation_id"): c.get("config_id") for c in extra.get("configs") or []}
+    configs = {c.get("recommendation_id"): c for c in extra.get("configs") or [] if c.get("recommendation_id")}
     rows = []
     for rec in result.get("InferenceRecommendations") or []:
         row = _recommendation_row(rec)
@@ -236,8 +253,11 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
         if config_ids.get(rid):  # the local backend knows its own config id (env the server got)
             row[CONFIG] = config_ids[rid]
         row[PRICE_IS_ESTIMATE] = estimates.get(rid)
+        row.update(config_quality(configs.get(rid) or {}, row[COST_PER_HOUR]))
         rows.append(row)
-    rows += [_endpoint_row(p) for p in result.get("EndpointPerformances") or []]
+    performances = result.get("EndpointPerformances") or []
+    behind = endpoint_configs(result) or [{}] * len(performances)
+    rows += [{**_endpoint_row(p), **config_quality(c)} for p, c in zip(performances, behind, strict=True)]
     common = {
         JOB: result.get("JobName"),
         JOB_ID: extra.get("job_id") or result.get("JobName"),
@@ -253,12 +273,17 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
     for column in (INSTANCE_COUNT, SERVERLESS_MEMORY_MB, SERVERLESS_MAX_CONCURRENCY):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     frame[PRICE_IS_ESTIMATE] = frame[PRICE_IS_ESTIMATE].astype("boolean")
+    for column in (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI, COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI,
+                   GENERATOR_CPU, KNEE_USERS):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in (STABLE, SHARES_SERVER_CORES):
+        frame[column] = frame[column].astype("boolean")
     return frame
 
 
 def env_columns(frame: pd.DataFrame) -> list[str]:
     """The environment parameter columns of a ``to_frame`` frame (everything not a constant)."""
-    known = set(COLUMNS) | {"score", "rank", "pareto"}
+    known = set(COLUMNS) | {"score", "rank", "pareto", "tied"}
     return [c for c in frame.columns if c not in known]
 
 
@@ -277,14 +302,16 @@ def steps_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
     rows = []
     for step in extra.get("steps") or []:
         row = {k: step.get(k) for k in STEP_COLUMNS if k in step}
+        row.update(step_quality(step))
         row[JOB] = result.get("JobName")
         row[CONFIG] = step.get("config_id")
         row[INSTANCE_TYPE] = types.get(step.get("config_id")) or str(step.get("config_id", "")).split("+")[0]
         rows.append(row)
     frame = pd.DataFrame(rows).reindex(columns=list(STEP_COLUMNS))
-    numeric = [c for c in STEP_COLUMNS if c not in (JOB, CONFIG, INSTANCE_TYPE, PHASE)]
+    numeric = [c for c in STEP_COLUMNS if c not in (JOB, CONFIG, INSTANCE_TYPE, PHASE, STABLE)]
     for column in numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame[STABLE] = frame[STABLE].astype("boolean")
     requests = frame[REQUESTS].where(frame[REQUESTS] > 0)
     frame[ERROR_RATE] = (frame[ERRORS] / requests).fillna(0.0)
     plateau = {c.get("config_id"): c.get("plateau_step") for c in extra.get("configs") or []}
@@ -300,5 +327,5 @@ def config_statuses(result: Any, *, store: Any = None) -> pd.DataFrame:
     result = load_result(result, store=store)
     configs = (result.get("irkit") or {}).get("configs") or []
     columns = ["config_id", "instance_type", "status", "failure_reason", "plateau_step",
-               "plateau_reason", "price_is_estimate", "warnings"]
+               "plateau_reason", "price_is_estimate", "warnings", "stable", "knee"]
     return pd.DataFrame([{k: c.get(k) for k in columns} for c in configs], columns=columns)

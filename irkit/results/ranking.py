@@ -11,6 +11,11 @@ importance level from 1 (barely matters) to 5 (matters most):
 so a score is in [0, 1] and 1 means best on every goal. When all rows tie on a metric its goodness
 is 1 for all; a missing metric (an endpoint row has no cost) counts as the worst (0). Ties in score
 go to the lower cost per inference, then the lower latency. The top row is the recommendation.
+
+``recommend`` also checks the recommendation against measurement noise (``irkit.results.ties``):
+when the metric that puts it ahead of another row has overlapping 95% intervals, the two are
+"tied within measurement noise", ordered by what separates them (latency, usually), marked in
+the ``tied`` column, and described by ``tie_notes(ranked)``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from irkit.results import (
     MAX_INVOCATIONS,
     MODEL_LATENCY_MS,
 )
+from irkit.results.ties import TIED, Tie, resolve, tie_notes, ties_of  # noqa: F401
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +72,14 @@ def _goodness(values: pd.Series, higher_is_better: bool) -> pd.Series:
     else:
         good = (high - values) / (high - low)
     return good.astype("float64").fillna(0.0)
+
+
+def _goodness_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Each row's goodness (0..1) per objective column, as ``rank`` scores it."""
+    import pandas as pd
+
+    return pd.DataFrame({column: _goodness(df[column].astype("float64"), better)
+                         for column, better in OBJECTIVES.items()}, index=df.index)
 
 
 def rank(
@@ -159,10 +173,14 @@ def recommend(
     """Recommendation rows that meet the SLO, ranked (``pareto`` column added); top row = the pick.
 
     Endpoint benchmark rows are left out (they have no cost). Empty when nothing meets the SLO.
+    Rows tied with the pick within measurement noise are ordered by what separates them and
+    marked ``tied``; ``tie_notes(ranked)`` says so in words.
     """
     if KIND in df.columns:
         df = df[df[KIND] == KIND_RECOMMENDATION]
     candidates = meets(df, latency_ms=latency_ms, min_rpm=min_rpm)
     ranked = rank(candidates, cost=cost, latency=latency, throughput=throughput)
+    weights = {COST_PER_INFERENCE: cost, MODEL_LATENCY_MS: latency, MAX_INVOCATIONS: throughput}
+    ranked = resolve(ranked, _goodness_table(ranked), weights)
     ranked[PARETO] = pareto_mask(ranked).to_numpy() if len(ranked) else []
     return ranked

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from results_data import LOCAL_FILE, SAGEMAKER_FILE
+from results_data import LOCAL_FILE, MEASURED_FILE, SAGEMAKER_FILE
 
 
 @pytest.fixture
@@ -16,3 +16,8 @@ def sagemaker_result() -> dict:
 @pytest.fixture
 def local_result() -> dict:
     return json.loads(LOCAL_FILE.read_text())
+
+
+@pytest.fixture
+def measured_result() -> dict:
+    return json.loads(MEASURED_FILE.read_text())

@@ -7,3 +7,4 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 SAGEMAKER_FILE = DATA / "sagemaker_describe.json"
 LOCAL_FILE = DATA / "local_result.json"
+MEASURED_FILE = DATA / "measured_result.json"  # the knee search's quality fields (issue 13)

@@ -4,7 +4,12 @@ sagemaker_describe.json: an Advanced DescribeInferenceRecommendationsJob respons
 it (datetimes as ISO strings, ResponseMetadata dropped): two env parameters, one recommendation
 without CpuUtilization/MemoryUtilization (IR leaves them out), a serverless configuration, and an
 EndpointPerformances entry. local_result.json: a local backend result with the `irkit` key and
-its per-step curves (one config failed).
+its per-step curves (one config failed). measured_result.json: the demo job (2 local CPU sets x 2
+OMP_NUM_THREADS values) measured by the knee search, with the measurement-quality fields (95%
+interval of MaxInvocations, stability, the load generator's CPU and cores, the knee; per step the
+windows, stability and generator CPU). Its two local.cpu1 configs are tied within noise on cost
+(overlapping intervals) and only latency separates them; local.cpu2 OMP_NUM_THREADS=1 never settled;
+on local.cpu2 the generator shares the server's cores.
 """
 
 from __future__ import annotations
@@ -160,6 +165,82 @@ def local() -> dict:
     }
 
 
+def _measured_steps(config_id, levels, start=0.0):
+    """levels: (users, rps, p95_ms, stable, generator_cpu), in the order the knee search ran them."""
+    out = []
+    for i, (users, rps, p95, stable, gen_cpu) in enumerate(levels):
+        count = 3 if stable else 6  # an unstable level runs to the cap
+        windows = [{"start_s": start + 4.0 * k, "duration_s": 4.0, "requests": int(rps * 4),
+                    "rps": round(rps * (1 + (0.02 if stable else 0.15) * (-1) ** k), 2),
+                    "p95_ms": round(p95 * (1 + (0.03 if stable else 0.2) * (-1) ** (k + 1)), 1)}
+                   for k in range(count)]
+        requests = sum(w["requests"] for w in windows)
+        out.append({"config_id": config_id, "step": i, "users": users, "start_s": start,
+                    "duration_s": 4.0 * count, "requests": requests, "errors": 0, "rps": rps,
+                    "p50_ms": round(p95 * 0.8, 1), "p90_ms": round(p95 * 0.95, 1), "p95_ms": p95,
+                    "p99_ms": round(p95 * 1.1, 1), "max_ms": round(p95 * 1.3, 1), "goodput_rps": rps,
+                    "server_cpu": 97.0, "server_memory": 3.2, "windows": windows, "stable": stable,
+                    "generator_cpu": gen_cpu})
+        start += 4.0 * count
+    return out
+
+
+def measured() -> dict:
+    """The demo job as the knee search measures it (see the module docstring)."""
+    c11, c12 = "local.cpu1+OMP_NUM_THREADS=1", "local.cpu1+OMP_NUM_THREADS=2"
+    c21, c22 = "local.cpu2+OMP_NUM_THREADS=1", "local.cpu2+OMP_NUM_THREADS=2"
+    # config id -> (instance, omp, $/h, MaxInvocations, [lo, hi], latency, stable, generator, knee, levels)
+    table = {
+        c11: ("local.cpu1", "1", 0.0425, 558, [541, 575], 108, True, (11.5, False, [1]), (1, 0),
+              [(1, 9.3, 108.0, True, 11.5), (2, 9.5, 214.0, True, 11.9)]),
+        c12: ("local.cpu1", "2", 0.0425, 566, [540, 592], 118, True, (11.8, False, [1]), (1, 0),
+              [(1, 9.43, 118.0, True, 11.8), (2, 9.6, 230.0, True, 12.0)]),
+        c21: ("local.cpu2", "1", 0.085, 1008, [930, 1090], 264, False, (38.0, True, [0, 1]), (3, 3),
+              [(1, 9.1, 112.0, True, 12.0), (2, 14.9, 140.0, False, 24.0), (4, 17.0, 290.0, False, 41.0),
+               (3, 16.8, 264.0, False, 38.0)]),
+        c22: ("local.cpu2", "2", 0.085, 990, [955, 1025], 145, True, (35.0, True, [0, 1]), (2, 1),
+              [(1, 10.2, 101.0, True, 13.0), (2, 16.5, 145.0, True, 35.0), (4, 16.9, 281.0, True, 40.0),
+               (3, 16.7, 214.0, True, 39.0)]),
+    }
+    recs, configs, steps, start = [], [], [], 0.0
+    for n, (cid, (itype, omp, cph, rpm, ci, lat, stable, gen, knee, levels)) in enumerate(table.items()):
+        rid = f"demo-measured/{n:08x}"
+        recs.append({
+            "RecommendationId": rid,
+            "Metrics": {"CostPerHour": cph, "CostPerInference": cph / (rpm * 60), "MaxInvocations": rpm,
+                        "ModelLatency": lat, "CpuUtilization": 97.0 * int(itype[-1]), "MemoryUtilization": 3.2,
+                        "ModelSetupTime": 3.5},
+            "EndpointConfiguration": {"EndpointName": f"demo-measured-{n:08x}", "VariantName": "AllTraffic",
+                                      "InstanceType": itype, "InitialInstanceCount": 1},
+            "ModelConfiguration": {"EnvironmentParameters": [
+                {"Key": "OMP_NUM_THREADS", "ValueType": "String", "Value": omp}]},
+        })
+        configs.append({
+            "config_id": cid, "instance_type": itype, "environment": {"OMP_NUM_THREADS": omp},
+            "status": "COMPLETED", "failure_reason": None, "recommendation_id": rid, "plateau_step": knee[1],
+            "plateau_reason": "levelled", "price_is_estimate": True, "warnings": [],
+            "max_invocations_ci": ci, "stable": stable,
+            "generator": {"cpu_percent": gen[0], "shares_server_cores": gen[1], "cores": gen[2]},
+            "knee": {"users": knee[0], "reason": "levelled"},
+        })
+        config_steps = _measured_steps(cid, levels, start)
+        start = config_steps[-1]["start_s"] + config_steps[-1]["duration_s"] + 5.0
+        steps += config_steps
+    return {
+        "JobName": "demo-measured", "JobType": "Advanced",
+        "JobArn": "arn:irkit:local:inference-recommendations-job/demo-measured",
+        "Status": "COMPLETED",
+        "CreationTime": "2024-06-01T09:00:00+00:00", "LastModifiedTime": "2024-06-01T09:03:00+00:00",
+        "CompletionTime": "2024-06-01T09:03:00+00:00",
+        "InputConfig": {"JobDurationInSeconds": 600},
+        "InferenceRecommendations": recs,
+        "EndpointPerformances": [],
+        "irkit": {"backend": "local", "job_id": "demo-measured", "load_mode": "closed", "workers": 0,
+                  "model": "demo-out/model.tar.gz", "endpoint_url": None, "configs": configs, "steps": steps},
+    }
+
+
 if __name__ == "__main__":
-    for name, data in (("sagemaker_describe.json", sagemaker()), ("local_result.json", local())):
+    for name, data in (("sagemaker_describe.json", sagemaker()), ("local_result.json", local()),
+                       ("measured_result.json", measured())):
         (HERE / name).write_text(json.dumps(data, indent=1) + "\n")

@@ -1,0 +1,178 @@
+"""How sure a number is: MaxInvocations' 95% interval, stability and the load generator's own cost.
+
+The local backend's measurement engine (``irkit.load``) writes, per configuration in ``irkit.configs``:
+``max_invocations_ci: [lo, hi]`` (req/min, 95%), ``stable`` (every load level settled), ``generator:
+{cpu_percent, shares_server_cores, cores}`` and ``knee: {users, reason}``; and per STEP ``windows``,
+``stable``, ``generator_cpu`` and, in open loop, ``target_rps``, ``achieved_rps``, ``late``,
+``dropped``. This module turns those into frame columns and text. A result without them (an older
+local result, a SageMaker job) gives NaN/NA, and every view then shows the bare number as before.
+
+CostPerInference = CostPerHour / (MaxInvocations x 60), so its interval is derived from the
+MaxInvocations interval: ``[cph / (hi x 60), cph / (lo x 60)]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# ---- to_frame() columns (one row per recommendation / benchmarked endpoint) -------------------
+MAX_INVOCATIONS_LO = "max_invocations_lo"  # 95% interval of MaxInvocations, req/min
+MAX_INVOCATIONS_HI = "max_invocations_hi"
+COST_PER_INFERENCE_LO = "cost_per_inference_lo"  # derived from the MaxInvocations interval, $
+COST_PER_INFERENCE_HI = "cost_per_inference_hi"
+STABLE = "stable"  # True: every load level settled; False: one never did; NA: not known
+GENERATOR_CPU = "generator_cpu"  # the load generator's CPU use, % of one core (steps: per level)
+SHARES_SERVER_CORES = "shares_server_cores"  # True when the generator ran on the server's cores
+KNEE_USERS = "knee_users"  # the concurrency where MaxInvocations and ModelLatency were read
+QUALITY_COLUMNS = (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI, COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI,
+                   STABLE, GENERATOR_CPU, SHARES_SERVER_CORES, KNEE_USERS)
+# ---- steps_frame() columns (STABLE and GENERATOR_CPU as above) -------------------------------
+ACHIEVED_RPS = "achieved_rps"  # open loop: the send rate reached, against target_rps
+LATE = "late"  # open loop: sends that left after their scheduled time
+DROPPED = "dropped"  # open loop: sends skipped because the generator fell behind
+WINDOWS = "windows"  # how many measurement windows the level took
+STEP_QUALITY_COLUMNS = (ACHIEVED_RPS, LATE, DROPPED, GENERATOR_CPU, STABLE, WINDOWS)
+
+UNSTABLE_NOTE = "unstable: its load levels never settled (the last windows disagreed by more than 10%)"
+SHARED_CORES_NOTE = "the load generator shared the server's cores"
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _flag(value: Any) -> bool | None:
+    """True/False, or None when unknown (None, NaN, pandas NA, text)."""
+    if isinstance(value, bool):
+        return value
+    if value is None or isinstance(value, str):
+        return None
+    try:
+        if value != value:  # NaN
+            return None
+        return bool(value)
+    except (TypeError, ValueError):  # pandas NA
+        return None
+
+
+def interval(value: Any) -> tuple[float, float] | None:
+    """``[lo, hi]`` as two floats (lo <= hi), or None when missing or malformed."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
+        return None
+    lo, hi = _number(value[0]), _number(value[1])
+    if lo is None or hi is None:
+        return None
+    return (min(lo, hi), max(lo, hi))
+
+
+def cost_interval(cost_per_hour: Any, rpm_interval: tuple[float, float] | None) -> tuple[float, float] | None:
+    """CostPerInference's interval from the MaxInvocations interval (req/min) and $/hour."""
+    price = _number(cost_per_hour)
+    if price is None or rpm_interval is None or rpm_interval[0] <= 0:
+        return None
+    lo, hi = rpm_interval
+    return (price / (hi * 60), price / (lo * 60))
+
+
+def config_quality(config: Mapping[str, Any], cost_per_hour: Any = None) -> dict[str, Any]:
+    """The QUALITY_COLUMNS of one ``irkit.configs[i]`` entry (None where the entry lacks a field)."""
+    ci = interval(config.get("max_invocations_ci"))
+    cost = cost_interval(cost_per_hour, ci)
+    generator = config.get("generator") if isinstance(config.get("generator"), Mapping) else {}
+    knee = config.get("knee") if isinstance(config.get("knee"), Mapping) else {}
+    return {
+        MAX_INVOCATIONS_LO: ci[0] if ci else None,
+        MAX_INVOCATIONS_HI: ci[1] if ci else None,
+        COST_PER_INFERENCE_LO: cost[0] if cost else None,
+        COST_PER_INFERENCE_HI: cost[1] if cost else None,
+        STABLE: _flag(config.get("stable")),
+        GENERATOR_CPU: _number(generator.get("cpu_percent")),
+        SHARES_SERVER_CORES: _flag(generator.get("shares_server_cores")),
+        KNEE_USERS: _number(knee.get("users")),
+    }
+
+
+def step_quality(step: Mapping[str, Any]) -> dict[str, Any]:
+    """The STEP_QUALITY_COLUMNS of one ``irkit.steps[i]`` entry."""
+    windows = step.get("windows")
+    return {
+        ACHIEVED_RPS: _number(step.get("achieved_rps")),
+        LATE: _number(step.get("late")),
+        DROPPED: _number(step.get("dropped")),
+        GENERATOR_CPU: _number(step.get("generator_cpu")),
+        STABLE: _flag(step.get("stable")),
+        WINDOWS: float(len(windows)) if isinstance(windows, Sequence) and not isinstance(windows, str) else None,
+    }
+
+
+def endpoint_configs(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The ``irkit.configs`` entries behind ``EndpointPerformances``, in the same order, or [].
+
+    An endpoint benchmark's config has no recommendation id; it pairs with a performance by
+    ``endpoint_name`` when the engine writes one, else by order when the counts agree.
+    """
+    configs = (result.get("irkit") or {}).get("configs") or []
+    performances = result.get("EndpointPerformances") or []
+    candidates = [c for c in configs if not c.get("recommendation_id") and c.get("status", "COMPLETED") == "COMPLETED"]
+    by_name = {c.get("endpoint_name"): c for c in candidates if c.get("endpoint_name")}
+    if by_name:
+        return [by_name.get((p.get("EndpointInfo") or {}).get("EndpointName"), {}) for p in performances]
+    return list(candidates) if len(candidates) == len(performances) else []
+
+
+# ---- text ------------------------------------------------------------------------------------
+def _is_missing(value: Any) -> bool:
+    return _number(value) is None
+
+
+def format_interval(lo: Any, hi: Any, fmt: str = ",.0f", dash: str = "-") -> str:
+    """``541-575`` in ``fmt``; an empty string when either end is missing."""
+    if _is_missing(lo) or _is_missing(hi):
+        return ""
+    return f"{format(float(lo), fmt)}{dash}{format(float(hi), fmt)}"
+
+
+def with_interval(value: Any, lo: Any, hi: Any, fmt: str = ",.0f", missing: str = "-", dash: str = "-") -> str:
+    """``558 [541-575]`` (the 95% interval in brackets), or just the value when there is none."""
+    number = _number(value)
+    if number is None:
+        return missing
+    span = format_interval(lo, hi, fmt, dash)
+    return f"{format(number, fmt)} [{span}]" if span else format(number, fmt)
+
+
+def flags(row: Mapping[str, Any]) -> list[str]:
+    """Short warnings for a frame row: ``unstable``, ``generator on server cores (35% CPU)``."""
+    out = []
+    if _flag(row.get(STABLE)) is False:
+        out.append("unstable")
+    if _flag(row.get(SHARES_SERVER_CORES)):
+        cpu = _number(row.get(GENERATOR_CPU))
+        out.append("generator on server cores" + (f" ({cpu:.0f}% CPU)" if cpu is not None else ""))
+    return out
+
+
+def notes(result: Mapping[str, Any]) -> list[str]:
+    """One sentence per configuration measured unstably or with the generator on the server's cores."""
+    out = []
+    for config in (result.get("irkit") or {}).get("configs") or []:
+        quality = config_quality(config)
+        name = config.get("config_id")
+        if quality[STABLE] is False:
+            out.append(f"{name}: {UNSTABLE_NOTE}; its interval is wide and its figures may move between runs.")
+        if quality[SHARES_SERVER_CORES]:
+            cpu = quality[GENERATOR_CPU]
+            cores = (config.get("generator") or {}).get("cores")
+            where = f" (cores {', '.join(map(str, cores))})" if cores else ""
+            took = f", taking {cpu:.0f}% of a core" if cpu is not None else ""
+            out.append(f"{name}: {SHARED_CORES_NOTE}{where}{took}; MaxInvocations is lower than the server "
+                       "alone could do.")
+    return out

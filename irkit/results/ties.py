@@ -1,0 +1,186 @@
+"""Configurations tied within measurement noise, and what separates them.
+
+A ranking built on point estimates flips between two runs whenever two configurations are closer
+than the measurement can tell. When the local engine gives MaxInvocations a 95% interval (and so
+CostPerInference one, irkit.results.confidence), ``resolve`` checks the recommendation against every
+other ranked row:
+
+- the *deciding metric* of a pair is the objective that contributes most to the leader's score
+  lead (importance x goodness difference, as ``ranking.rank`` scores);
+- the pair is *tied within measurement noise* when both rows have an interval on that metric and
+  the intervals overlap (latency has no interval, so a lead on latency is never a tie);
+- the recommendation and the rows tied with it are then ordered by what separates them: the score
+  counted over the metrics whose intervals do not overlap (latency, usually). When nothing
+  separates them the original order stays, and the note says either will do.
+
+Each tie is a ``Tie`` with a sentence (``Tie.text()``); nothing flips silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from irkit.results.confidence import (
+    COST_PER_INFERENCE_HI,
+    COST_PER_INFERENCE_LO,
+    MAX_INVOCATIONS_HI,
+    MAX_INVOCATIONS_LO,
+)
+from irkit.results.frame import (
+    CONFIG,
+    COST_PER_INFERENCE,
+    MAX_INVOCATIONS,
+    MODEL_LATENCY_MS,
+    short_label,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TIED = "tied"  # ranked frame column: True on the recommendation and each row tied with it
+TIES_ATTR = "ties"  # ranked.attrs key holding the list of Tie
+
+# objective column -> its interval columns (objectives without one are never tied)
+INTERVALS = {MAX_INVOCATIONS: (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI),
+             COST_PER_INFERENCE: (COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI)}
+_NAMES = {COST_PER_INFERENCE: "cost per inference", MAX_INVOCATIONS: "max invocations",
+          MODEL_LATENCY_MS: "model latency"}
+_INTERVAL_FORMATS = {MAX_INVOCATIONS: ("{:,.0f}", 1.0, "", " req/min"),
+                     COST_PER_INFERENCE: ("{:,.3f}", 1e6, "$", " per 1M inferences")}
+# how a value reads in a sentence: (template, factor)
+_VALUE_FORMATS = {COST_PER_INFERENCE: ("${:,.3f}/1M", 1e6), MAX_INVOCATIONS: ("{:,.0f}/min", 1.0),
+                  MODEL_LATENCY_MS: ("{:,.0f} ms", 1.0)}
+
+
+@dataclass(frozen=True)
+class Tie:
+    """The recommendation ``pick`` and ``other`` cannot be told apart on ``tied_on``."""
+
+    pick: str  # config of the recommendation
+    other: str  # config tied with it
+    tied_on: tuple[str, ...]  # objective columns whose intervals overlap (the deciding one first)
+    separated_by: tuple[str, ...]  # objectives on which they differ beyond the noise, most important first
+    values: Mapping[str, tuple[float, float]]  # column -> (pick's value, other's value), for separated_by
+    intervals: Mapping[str, tuple[tuple[float, float], tuple[float, float]]]  # tied_on column -> (pick, other)
+    reordered: bool  # True when the point estimates alone ranked ``other`` first
+
+    def text(self) -> str:
+        """One sentence: tied on what, with which intervals, what separates them, and the pick."""
+        pick, other = short_label(self.pick), short_label(self.other)
+        metrics = " and ".join(_NAMES.get(m, m) for m in self.tied_on)
+        shown = MAX_INVOCATIONS if MAX_INVOCATIONS in self.intervals else next(iter(self.intervals), None)
+        spans = ""
+        if shown is not None:
+            (a_lo, a_hi), (b_lo, b_hi) = self.intervals[shown]
+            number, factor, prefix, unit = _INTERVAL_FORMATS[shown]
+
+            def span(lo: float, hi: float) -> str:
+                return f"{prefix}{number.format(lo * factor)}-{number.format(hi * factor)}"
+
+            spans = f" (95% intervals {span(a_lo, a_hi)} and {span(b_lo, b_hi)}{unit} overlap)"
+        head = f"{pick} and {other} are tied within measurement noise on {metrics}{spans}"
+        if not self.separated_by:
+            return f"{head}; nothing else measured separates them, so either will do ({pick} is listed first)."
+        parts = []
+        for column in self.separated_by:
+            template, factor = _VALUE_FORMATS.get(column, ("{:,.4g}", 1.0))
+            a, b = self.values[column]
+            higher_better = column == MAX_INVOCATIONS
+            winner = pick if (a > b) == higher_better else other
+            word = "higher" if higher_better else "lower"
+            parts.append(f"{winner} has the {word} {_NAMES.get(column, column)} ({template.format(a * factor)} vs "
+                         f"{template.format(b * factor)})")
+        flip = f", although its point estimates alone ranked {other} first" if self.reordered else ""
+        return f"{head}. What separates them: {'; '.join(parts)}; so {pick} is recommended{flip}."
+
+
+def _interval(row: Mapping[str, Any], column: str) -> tuple[float, float] | None:
+    columns = INTERVALS.get(column)
+    if columns is None:
+        return None
+    lo, hi = row.get(columns[0]), row.get(columns[1])
+    try:
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        return None
+    return None if lo != lo or hi != hi else (lo, hi)
+
+
+def tied_metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> set[str]:
+    """The objectives on which rows ``a`` and ``b`` both have an interval, and the intervals overlap."""
+    out = set()
+    for column in INTERVALS:
+        ia, ib = _interval(a, column), _interval(b, column)
+        if ia and ib and ia[0] <= ib[1] and ib[0] <= ia[1]:
+            out.add(column)
+    return out
+
+
+def _contributions(ga: Mapping[str, float], gb: Mapping[str, float], weights: Mapping[str, int]) -> dict[str, float]:
+    """Each objective's share of a's score lead over b (importance x goodness difference)."""
+    return {m: w * (float(ga[m]) - float(gb[m])) for m, w in weights.items()}
+
+
+def resolve(ranked: pd.DataFrame, goodness: pd.DataFrame, weights: Mapping[str, int]) -> pd.DataFrame:
+    """``ranked`` with the recommendation's noise ties ordered by what separates them.
+
+    ``goodness``: per objective column, each row's goodness (0..1), on ``ranked``'s index.
+    ``weights``: objective column -> importance. Adds the ``TIED`` column and ``attrs["ties"]``.
+    """
+    out = ranked.copy()
+    out[TIED] = False
+    out.attrs[TIES_ATTR] = []
+    if len(out) < 2 or not any(c in out.columns for pair in INTERVALS.values() for c in pair):
+        return out
+    records = out.to_dict("records")
+    good = [goodness.loc[i].to_dict() for i in out.index]
+    group = [0]
+    for j in range(1, len(records)):
+        shares = _contributions(good[0], good[j], weights)
+        deciding = max(shares, key=lambda m: shares[m])
+        if deciding in tied_metrics(records[0], records[j]):
+            group.append(j)
+    if len(group) == 1:
+        return out
+    noisy = set().union(*(tied_metrics(records[0], records[j]) for j in group[1:]))
+
+    def robust(i: int) -> float:
+        return sum(w * float(good[i][m]) for m, w in weights.items() if m not in noisy)
+
+    ordered = sorted(group, key=lambda i: (-robust(i), i))
+    positions = list(range(len(records)))
+    for slot, row in zip(sorted(group), ordered, strict=True):
+        positions[slot] = row
+    out = out.iloc[positions].reset_index(drop=True)
+    if "rank" in out.columns:
+        out["rank"] = range(1, len(out) + 1)
+    pick = ordered[0]
+    out[TIED] = [p in group for p in positions]
+    out.attrs[TIES_ATTR] = [_tie(records, good, weights, pick, j, reordered=pick != 0 and j == 0)
+                            for j in ordered[1:]]
+    return out
+
+
+def _tie(records: Sequence[Mapping[str, Any]], good: Sequence[Mapping[str, float]], weights: Mapping[str, int],
+         pick: int, other: int, *, reordered: bool) -> Tie:
+    a, b = records[pick], records[other]
+    shares = _contributions(good[pick], good[other], weights)
+    on = tied_metrics(a, b)
+    tied_on = tuple(sorted(on, key=lambda m: -abs(shares[m])))
+    separated = tuple(m for m in sorted(weights, key=lambda m: (-weights[m], m))
+                      if m not in on and abs(shares[m]) > 1e-12)
+    spans = {m: (_interval(a, m), _interval(b, m)) for m in tied_on}
+    return Tie(str(a[CONFIG]), str(b[CONFIG]), tied_on, separated,
+               {m: (float(a[m]), float(b[m])) for m in separated}, spans, reordered)
+
+
+def ties_of(ranked: pd.DataFrame) -> list[Tie]:
+    """The ties ``ranking.recommend`` found for its recommendation (empty when none, or not ranked by it)."""
+    return list(ranked.attrs.get(TIES_ATTR) or [])
+
+
+def tie_notes(ranked: pd.DataFrame) -> list[str]:
+    """``Tie.text()`` of each tie of the recommendation."""
+    return [tie.text() for tie in ties_of(ranked)]
