@@ -7,15 +7,14 @@ import json
 import math
 from typing import Any
 
-_IMPORTANCE = (1, 2, 3, 4, 5)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     jobs = sub.add_parser("jobs", help="list, show, compare and import jobs of the history")
     jobs.add_argument("--db", metavar="PATH", help="job store file (default: $IRKIT_HOME/irkit.db)")
     actions = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
 
-    listing = actions.add_parser("list", help="every job, newest first, with its cheapest recommendation")
+    listing = actions.add_parser("list", help="every job, newest first, with its recommendation "
+                                              "(ranked with the default importances)")
     listing.add_argument("--name", help="only jobs of this job name")
     listing.add_argument("--backend", choices=["local", "sagemaker"], help="only jobs of this backend")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -52,9 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_importance(parser: argparse.ArgumentParser) -> None:
-    for goal in ("cost", "latency", "throughput"):
-        parser.add_argument(f"--{goal}", type=int, choices=_IMPORTANCE, default=3,
-                            help=f"importance of {goal}, 1-5 (default 3)")
+    from irkit.results.ranking import DEFAULT_IMPORTANCES, GOALS, IMPORTANCE_LEVELS
+
+    for goal in GOALS:
+        parser.add_argument(f"--{goal}", type=int, choices=IMPORTANCE_LEVELS, default=DEFAULT_IMPORTANCES[goal],
+                            help=f"importance of {goal}, 1-5 (default {DEFAULT_IMPORTANCES[goal]})")
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -72,7 +73,15 @@ def _cell(value: Any, digits: int = 0) -> str:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    from irkit.results import history, short_label
+    from irkit.results import (
+        COST_PER_MILLION,
+        MAX_INVOCATIONS,
+        MODEL_LATENCY_MS,
+        history,
+        metric,
+        short_label,
+    )
+    from irkit.results.ranking import importance_text
 
     frame = history.list_jobs(_store(args), name=args.name, backend=args.backend)
     if args.json:
@@ -81,18 +90,21 @@ def list_command(args: argparse.Namespace) -> int:
     if frame.empty:
         print("no jobs in the history yet (run `irkit recommend` or `irkit jobs import RESULTS.json`)")
         return 0
-    print(f"{'job id':<32} {'backend':<9} {'status':<11} {'created':<25} {'best configuration':<40} "
-          f"{'req/min':>8} {'ms':>6} {'$/1M inf':>9}")
+    tput, lat, cpm = (metric(c) for c in (MAX_INVOCATIONS, MODEL_LATENCY_MS, COST_PER_MILLION))
+    print(f"{'job id':<32} {'backend':<9} {'status':<11} {'created':<25} {'recommended configuration':<40} "
+          f"{tput.header:>8} {lat.header:>10} {cpm.header:>9}")
     for row in frame.to_dict("records"):
         print(f"{row['job_id'][:32]:<32} {row['backend']:<9} {row['status']:<11} {_cell(row['created']):<25} "
-              f"{short_label(_cell(row['best_config']))[:40]:<40} {_cell(row['best_max_invocations']):>8} "
-              f"{_cell(row['best_latency_ms']):>6} {_cell(row['best_cost_per_million'], 3):>9}")
+              f"{short_label(_cell(row['best_config']))[:40]:<40} {tput.format(row['best_max_invocations']):>8} "
+              f"{lat.format(row['best_latency_ms']):>10} {cpm.format(row['best_cost_per_million']):>9}")
+    print(f"recommended: ranked with {importance_text()} (`irkit jobs show JOB --cost ...` re-ranks one job)")
     return 0
 
 
 def show_command(args: argparse.Namespace) -> int:
     import irkit.results as R
-    from irkit.results.ranking import recommend
+    from irkit.results.metrics import derived_value
+    from irkit.results.ranking import recommend, recommendation_line
 
     store = _store(args)
     job = store.get_job(args.job)
@@ -105,15 +117,14 @@ def show_command(args: argparse.Namespace) -> int:
         print("no result yet")
         return 0
     ranked = recommend(R.to_frame(job["result"]), args.cost, args.latency, args.throughput)
-    print(f"{'#':>2} {'configuration':<58} {'req/min':>8} {'ms':>6} {'$/hour':>8} {'$/1M inf':>9} {'score':>6}")
+    records = [R.metric(c) for c in (R.MAX_INVOCATIONS, R.MODEL_LATENCY_MS, R.COST_PER_HOUR, R.COST_PER_MILLION,
+                                     R.SCORE)]
+    print(f"{'#':>2} {'configuration':<58} " + " ".join(f"{m.header:>10}" for m in records))
     for row in ranked.to_dict("records"):
-        print(f"{row['rank']:>2} {R.short_label(row[R.CONFIG])[:58]:<58} {_cell(row[R.MAX_INVOCATIONS]):>8} "
-              f"{_cell(row[R.MODEL_LATENCY_MS]):>6} {_cell(row[R.COST_PER_HOUR], 4):>8} "
-              f"{_cell(row[R.COST_PER_INFERENCE] * 1e6, 3):>9} {row['score']:>6.2f}")
-    if len(ranked):
-        print(f"recommended: {ranked.iloc[0][R.CONFIG]} ({ranked.iloc[0][R.RECOMMENDATION_ID]}), ranked with "
-              f"importance cost {args.cost}, latency {args.latency}, throughput {args.throughput} (1-5; "
-              "--cost/--latency/--throughput change it)")
+        row[R.COST_PER_MILLION] = derived_value(row, R.COST_PER_MILLION)
+        print(f"{row['rank']:>2} {R.short_label(row[R.CONFIG])[:58]:<58} "
+              + " ".join(f"{m.format(row[m.column]):>10}" for m in records))
+    print(recommendation_line(ranked) + " (--cost/--latency/--throughput change it)")
     return 0
 
 

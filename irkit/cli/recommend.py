@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from irkit.errors import EXIT_OK, SpecError
-from irkit.load.describe import summary_text as format_table
+from irkit.results.summary import summary_text as format_table  # ranked by ranking.recommend
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -111,8 +111,7 @@ def _write_out(args: argparse.Namespace, result: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.endpoint_name:
-        result = _benchmark_endpoint(args)
-        print(format_table(result))  # includes the per-model table when the load had targets
+        print_summary(_benchmark_endpoint(args))
         return EXIT_OK
     backend, handle = _submit(args)
     print(f"job {handle.job_id} submitted ({args.backend})", file=sys.stderr, flush=True)
@@ -122,6 +121,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"job {handle.job_id} stopped; `irkit recommend --resume {handle.job_id}` continues it",
               file=sys.stderr)
         raise
-    print(format_table(result))
+    print_summary(result)
     _write_out(args, result)
     return EXIT_OK
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    """The table, the endpoints, the per-model rows and the ``recommended:`` line (ranking.recommend's
+    pick with DEFAULT_IMPORTANCES, as in ``irkit jobs show``, ``irkit report`` and the app)."""
+    print(format_table(result))

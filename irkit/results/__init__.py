@@ -1,11 +1,14 @@
 """Results: one frame, one ranking, charts and reports over the Describe-shaped result.
 
-Modules: ``frame`` (to_frame, steps_frame, column constants), ``confidence`` (MaxInvocations' 95%
-interval, stability and the load generator's cost as columns and text), ``ties`` (configurations
-tied within measurement noise), ``per_model`` (multi-model rows),
-``ranking`` (the one recommendation), ``compare`` (regressions), ``charts`` (Altair), ``report``
-(self-contained HTML), ``history`` (jobs in the store). The frame's names are re-exported here, so
-``irkit.results.to_frame(result)`` works. Nothing here imports a backend module.
+Modules: ``frame`` (to_frame, steps_frame, column constants), ``metrics`` (one record per metric:
+column, Describe key, label, unit, direction, format), ``confidence`` (MaxInvocations' 95% interval,
+stability and the load generator's cost as columns and text), ``ties`` (configurations tied within
+measurement noise), ``per_model`` (multi-model rows), ``ranking`` (``recommend``: the one
+recommendation, ``DEFAULT_IMPORTANCES``), ``summary`` (``summary_text``, the plain-text table
+``irkit recommend`` prints), ``compare`` (regressions), ``charts`` (Altair), ``report``
+(self-contained HTML), ``history`` (jobs in the store). The frame's names, the metric records and
+``summary_text`` are re-exported here, so ``irkit.results.to_frame(result)`` works. Nothing here
+imports a backend module.
 """
 
 from __future__ import annotations
@@ -85,3 +88,13 @@ from irkit.results.frame import (  # noqa: F401
     steps_frame,
     to_frame,
 )
+from irkit.results.metrics import (  # noqa: F401
+    COST_PER_MILLION,
+    DESCRIBE_METRICS,
+    METRICS,
+    SCORE,
+    Metric,
+    MetricError,
+    metric,
+)
+from irkit.results.summary import summary_text  # noqa: F401

@@ -4,7 +4,8 @@
 metric, both values and the signed change in percent: ``(current - baseline) / baseline * 100``.
 So a positive ``max_invocations_delta_pct`` is more throughput, a positive
 ``model_latency_ms_delta_pct`` is slower. ``regressions(...)`` lists the configurations whose
-throughput dropped, or whose latency rose, by more than ``pct`` percent; scheduled runs use it for
+throughput dropped, or whose latency rose, by more than ``pct`` percent (the direction of "worse" is
+each metric's record in ``irkit.results.metrics``); scheduled runs use it for
 ``--fail-on-regression``.
 """
 
@@ -14,21 +15,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from irkit.errors import RegressionError
-from irkit.results import (
-    CONFIG,
+from irkit.results.frame import CONFIG, KIND, KIND_RECOMMENDATION, to_frame
+from irkit.results.metrics import (
     COST_PER_HOUR,
     COST_PER_INFERENCE,
-    KIND,
-    KIND_RECOMMENDATION,
     MAX_INVOCATIONS,
     MODEL_LATENCY_MS,
-    to_frame,
+    metric,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
 COMPARED_METRICS = (MAX_INVOCATIONS, MODEL_LATENCY_MS, COST_PER_INFERENCE, COST_PER_HOUR)
+# a change for the worse in one of these (by its record's higher_is_better) beyond pct is a regression
+REGRESSION_METRICS = (MAX_INVOCATIONS, MODEL_LATENCY_MS)
 BASELINE_SUFFIX = "_baseline"
 CURRENT_SUFFIX = "_current"
 DELTA_SUFFIX = "_delta_pct"
@@ -62,13 +63,13 @@ def compare(baseline: Any, current: Any, *, store: Any = None) -> pd.DataFrame:
     merged[KIND] = merged[f"{KIND}{CURRENT_SUFFIX}"].fillna(merged[f"{KIND}{BASELINE_SUFFIX}"])
     merged[IN_BASELINE] = merged["_merge"].isin(["both", "left_only"])
     merged[IN_CURRENT] = merged["_merge"].isin(["both", "right_only"])
-    for metric in COMPARED_METRICS:
-        old = merged[f"{metric}{BASELINE_SUFFIX}"].astype("float64")
-        new = merged[f"{metric}{CURRENT_SUFFIX}"].astype("float64")
-        merged[delta_column(metric)] = ((new - old) / old.where(old != 0) * 100).round(2)
+    for column in COMPARED_METRICS:
+        old = merged[f"{column}{BASELINE_SUFFIX}"].astype("float64")
+        new = merged[f"{column}{CURRENT_SUFFIX}"].astype("float64")
+        merged[delta_column(column)] = ((new - old) / old.where(old != 0) * 100).round(2)
     columns = [CONFIG, KIND, IN_BASELINE, IN_CURRENT]
-    for metric in COMPARED_METRICS:
-        columns += [f"{metric}{BASELINE_SUFFIX}", f"{metric}{CURRENT_SUFFIX}", delta_column(metric)]
+    for column in COMPARED_METRICS:
+        columns += [f"{column}{BASELINE_SUFFIX}", f"{column}{CURRENT_SUFFIX}", delta_column(column)]
     return merged[columns].sort_values(CONFIG, kind="stable").reset_index(drop=True)
 
 
@@ -108,16 +109,13 @@ def regressions(
             continue
         if not row[IN_BASELINE]:
             continue
-        tput = row[delta_column(MAX_INVOCATIONS)]
-        lat = row[delta_column(MODEL_LATENCY_MS)]
-        if tput == tput and tput < -pct:  # NaN-safe
-            found.append(Regression(config, MAX_INVOCATIONS, tput, (
-                f"{config}: max invocations dropped {-tput:.1f}% "
-                f"({row[MAX_INVOCATIONS + BASELINE_SUFFIX]:.0f} -> {row[MAX_INVOCATIONS + CURRENT_SUFFIX]:.0f}/min)")))
-        if lat == lat and lat > pct:
-            found.append(Regression(config, MODEL_LATENCY_MS, lat, (
-                f"{config}: model latency rose {lat:.1f}% "
-                f"({row[MODEL_LATENCY_MS + BASELINE_SUFFIX]:.0f} -> {row[MODEL_LATENCY_MS + CURRENT_SUFFIX]:.0f} ms)")))
+        for column in REGRESSION_METRICS:
+            m, delta = metric(column), row[delta_column(column)]
+            if m.worse(delta, pct):
+                word = "rose" if delta > 0 else "dropped"
+                found.append(Regression(config, column, delta, (
+                    f"{config}: {m.label} {word} {abs(delta):.1f}% ({m.format(row[column + BASELINE_SUFFIX])}"
+                    f" -> {m.format(row[column + CURRENT_SUFFIX])} {m.unit})")))
     return found
 
 

@@ -39,6 +39,29 @@ from irkit.results.confidence import (
     endpoint_configs,
     step_quality,
 )
+from irkit.results.metrics import (
+    COST_PER_HOUR,
+    COST_PER_INFERENCE,
+    CPU_UTILIZATION,
+    DESCRIBE_METRICS,
+    ERROR_RATE,
+    ERRORS,
+    GOODPUT_RPS,
+    MAX_INVOCATIONS,
+    MAX_MS,
+    MEMORY_UTILIZATION,
+    MODEL_LATENCY_MS,
+    MODEL_SETUP_TIME,
+    P50_MS,
+    P90_MS,
+    P95_MS,
+    P99_MS,
+    REQUESTS,
+    RPS,
+    SERVER_CPU,
+    SERVER_MEMORY,
+)
+from irkit.spec.parts import config_id_for, serverless_config_id
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,13 +78,6 @@ INSTANCE_COUNT = "instance_count"
 SERVERLESS_MEMORY_MB = "serverless_memory_mb"
 SERVERLESS_MAX_CONCURRENCY = "serverless_max_concurrency"
 ENDPOINT_NAME = "endpoint_name"
-COST_PER_HOUR = "cost_per_hour"
-COST_PER_INFERENCE = "cost_per_inference"
-MAX_INVOCATIONS = "max_invocations"
-MODEL_LATENCY_MS = "model_latency_ms"
-CPU_UTILIZATION = "cpu_utilization"
-MEMORY_UTILIZATION = "memory_utilization"
-MODEL_SETUP_TIME = "model_setup_time"
 RECOMMENDATION_ID = "recommendation_id"
 PRICE_IS_ESTIMATE = "price_is_estimate"  # local: the $/hour is an estimate, not a price list entry
 
@@ -77,16 +93,8 @@ KIND_ENDPOINT = "endpoint"
 SERVERLESS = "serverless"
 _ENV_PREFIXES = ("SAGEMAKER_TFS_", "SAGEMAKER_")  # dropped from labels, not from column names
 
-# IR metric name -> column
-_METRICS = {
-    "CostPerHour": COST_PER_HOUR,
-    "CostPerInference": COST_PER_INFERENCE,
-    "MaxInvocations": MAX_INVOCATIONS,
-    "ModelLatency": MODEL_LATENCY_MS,
-    "CpuUtilization": CPU_UTILIZATION,
-    "MemoryUtilization": MEMORY_UTILIZATION,
-    "ModelSetupTime": MODEL_SETUP_TIME,
-}
+# IR metric name -> column (one record per metric: irkit.results.metrics)
+_METRICS = {m.describe_key: m.column for m in DESCRIBE_METRICS}
 
 # ---- columns of steps_frame() (JOB and CONFIG as above) ---------------------------------------
 STEP = "step"
@@ -95,14 +103,9 @@ USERS = "users"
 TARGET_RPS = "target_rps"
 START_S = "start_s"
 DURATION_S = "duration_s"
-REQUESTS = "requests"
-ERRORS = "errors"
-ERROR_RATE = "error_rate"  # errors / requests, 0..1
-RPS = "rps"  # requests per second completed in the step
-P50_MS, P90_MS, P95_MS, P99_MS, MAX_MS = "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"
-GOODPUT_RPS = "goodput_rps"  # requests per second answered within the latency threshold
-SERVER_CPU = "server_cpu"
-SERVER_MEMORY = "server_memory"
+# REQUESTS, ERRORS, ERROR_RATE (errors / requests, 0..1), RPS (requests per second completed in the
+# step), P50_MS .. MAX_MS, GOODPUT_RPS (req/s answered within the latency threshold), SERVER_CPU and
+# SERVER_MEMORY are metrics: their names and records are in irkit.results.metrics
 AT_PLATEAU = "at_plateau"  # True on the step where MaxInvocations and ModelLatency were read
 PERCENTILE_COLUMNS = (P50_MS, P90_MS, P95_MS, P99_MS)
 STEP_COLUMNS = (
@@ -172,7 +175,7 @@ def backend_of(result: Mapping[str, Any]) -> str:
 
 def config_label(instance_type: str, env: Mapping[str, str]) -> str:
     """The same id the spec gives a configuration: ``ml.c5.xlarge+OMP_NUM_THREADS=2``."""
-    return "+".join([instance_type, *(f"{k}={v}" for k, v in env.items())])
+    return config_id_for(instance_type, env)
 
 
 def short_label(config: str) -> str:
@@ -204,7 +207,7 @@ def _recommendation_row(rec: Mapping[str, Any]) -> dict[str, Any]:
     env = _env(rec)
     if serverless:
         instance = SERVERLESS
-        base = f"serverless-{serverless.get('MemorySizeInMB')}MB-x{serverless.get('MaxConcurrency')}"
+        base = serverless_config_id(serverless.get("MemorySizeInMB"), serverless.get("MaxConcurrency"))
     else:
         instance = str(endpoint.get("InstanceType") or "unknown")
         base = instance
@@ -267,8 +270,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
     frame = pd.DataFrame([{**common, **row} for row in rows])
     env_cols = sorted({k for row in rows for k in row} - set(COLUMNS))
     frame = frame.reindex(columns=[*COLUMNS, *env_cols])
-    for column in (COST_PER_HOUR, COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS,
-                   CPU_UTILIZATION, MEMORY_UTILIZATION, MODEL_SETUP_TIME):
+    for column in _METRICS.values():
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in (INSTANCE_COUNT, SERVERLESS_MEMORY_MB, SERVERLESS_MAX_CONCURRENCY):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
@@ -283,7 +285,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
 
 def env_columns(frame: pd.DataFrame) -> list[str]:
     """The environment parameter columns of a ``to_frame`` frame (everything not a constant)."""
-    known = set(COLUMNS) | {"score", "rank", "pareto", "tied"}
+    known = set(COLUMNS) | {"score", "rank", "pareto", "tied", "cost_per_million"}
     return [c for c in frame.columns if c not in known]
 
 

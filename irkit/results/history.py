@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from irkit import states
 from irkit.errors import BackendError
-from irkit.results import (
+from irkit.results.frame import (
     CONFIG,
-    COST_PER_INFERENCE,
     CREATED,
     JOB_ID,
     MAX_INVOCATIONS,
@@ -24,9 +23,10 @@ from irkit.results import (
     ResultError,
     backend_of,
     read_result_file,
-    recommendations,
     to_frame,
 )
+from irkit.results.metrics import COST_PER_MILLION, derived_value
+from irkit.results.ranking import recommend
 from irkit.store import Store
 
 if TYPE_CHECKING:
@@ -55,26 +55,30 @@ def _epoch(iso: Any) -> float | None:
 
 
 def _best(result: dict[str, Any] | None) -> dict[str, Any]:
-    """The cheapest-per-inference recommendation of a result (what `jobs list` shows)."""
+    """The recommendation of a result, ranked with ``DEFAULT_IMPORTANCES`` (what `jobs list` shows)."""
     if not result or not result.get("InferenceRecommendations"):
         return {}
-    recs = recommendations(to_frame(result)).sort_values([COST_PER_INFERENCE, MODEL_LATENCY_MS])
-    if recs.empty:
+    ranked = recommend(to_frame(result))
+    if ranked.empty:
         return {}
-    top = recs.iloc[0]
+    top = ranked.iloc[0].to_dict()
     return {
-        "configs": len(recs),
+        "configs": len(ranked),
         "best_config": top[CONFIG],
         "best_max_invocations": top[MAX_INVOCATIONS],
         "best_latency_ms": top[MODEL_LATENCY_MS],
-        "best_cost_per_million": top[COST_PER_INFERENCE] * 1e6,
+        "best_cost_per_million": derived_value(top, COST_PER_MILLION),
     }
 
 
 def list_jobs(
     store: Store | str | None = None, *, name: str | None = None, backend: str | None = None
 ) -> pd.DataFrame:
-    """Every job, newest first: id, name, backend, status, created, and its cheapest recommendation."""
+    """Every job, newest first: id, name, backend, status, created, and its recommendation.
+
+    The ``best_*`` columns are ``ranking.recommend``'s pick with ``DEFAULT_IMPORTANCES``, the same one
+    ``irkit jobs show``, ``irkit report`` and the app show for the job.
+    """
     import pandas as pd
 
     rows = []

@@ -18,7 +18,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from irkit.results import JOB, load_result
+from irkit.results.frame import JOB, load_result
+from irkit.results.metrics import (  # the per-model metrics' names and records
+    COLD_P50_MS,
+    COLD_P99_MS,
+    COLD_REQUESTS,
+    ERROR_RATE,
+    ERRORS,
+    HIT_RATE,
+    LOAD_MS_MEAN,
+    LOADS,
+    P50_MS,
+    P95_MS,
+    P99_MS,
+    REQUESTS,
+    SHARE,
+    WARM_P50_MS,
+    WARM_P99_MS,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,17 +45,8 @@ STEP = "step"
 TARGET = "target"  # the label: model, container, or container/model
 MODEL = "model"
 CONTAINER = "container"
-REQUESTS = "requests"
-ERRORS = "errors"
-ERROR_RATE = "error_rate"
-P50_MS, P95_MS, P99_MS = "p50_ms", "p95_ms", "p99_ms"
-COLD_REQUESTS = "cold_requests"
-COLD_P50_MS, COLD_P99_MS = "cold_p50_ms", "cold_p99_ms"
-WARM_P50_MS, WARM_P99_MS = "warm_p50_ms", "warm_p99_ms"
-HIT_RATE = "hit_rate"  # 0..1
-LOADS = "loads"
-LOAD_MS_MEAN = "load_ms_mean"
-SHARE = "share"  # model_summary: the target's share of its config's requests, 0..1
+# REQUESTS, ERRORS, ERROR_RATE, P50/95/99_MS, COLD_*, WARM_*, HIT_RATE (0..1), LOADS, LOAD_MS_MEAN and
+# SHARE (model_summary: the target's share of its config's requests, 0..1) come from irkit.results.metrics
 
 PER_MODEL_COLUMNS = (
     JOB, CONFIG, STEP, TARGET, MODEL, CONTAINER, REQUESTS, ERRORS, ERROR_RATE, P50_MS, P95_MS, P99_MS,

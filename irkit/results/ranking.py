@@ -1,7 +1,12 @@
 """Rank configurations by deployment goals, find the Pareto front, filter by an SLO.
 
+``recommend`` is THE recommendation: ``irkit recommend``'s summary, ``irkit jobs list|show``,
+``irkit report``, the app's results view and notebook 06 all call it, with ``DEFAULT_IMPORTANCES``
+unless told otherwise, and say which importances they used (``importance_text``).
+
 ``rank`` mirrors the Studio console's three deployment goals (cost, latency, throughput), each an
-importance level from 1 (barely matters) to 5 (matters most):
+importance level from 1 (barely matters) to 5 (matters most). Each goal's metric and direction come
+from its record in ``irkit.results.metrics`` (``GOAL_METRICS``):
 
     goodness_cost    = (max cpi - cpi) / (max cpi - min cpi)        cost per inference, lower is better
     goodness_latency = (max lat - lat) / (max lat - min lat)        model latency, lower is better
@@ -20,29 +25,37 @@ the ``tied`` column, and described by ``tie_notes(ranked)``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from irkit.errors import IrkitError
-from irkit.results import (
+from irkit.results.frame import CONFIG, KIND, KIND_RECOMMENDATION, RECOMMENDATION_ID
+from irkit.results.metrics import (
     COST_PER_INFERENCE,
-    KIND,
-    KIND_RECOMMENDATION,
     MAX_INVOCATIONS,
     MODEL_LATENCY_MS,
+    SCORE,
+    metric,
 )
 from irkit.results.ties import TIED, Tie, resolve, tie_notes, ties_of  # noqa: F401
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SCORE = "score"  # 0..1, higher is better
 RANK = "rank"  # 1 = the recommendation
 PARETO = "pareto"  # True when no other row beats this one on cost, latency and throughput together
-DEFAULT_IMPORTANCE = 3
+IMPORTANCES = "importances"  # key in a ranked frame's ``attrs``: the importances it was ranked with
 IMPORTANCE_LEVELS = (1, 2, 3, 4, 5)
-
-# objective column -> True when higher is better
-OBJECTIVES = {COST_PER_INFERENCE: False, MODEL_LATENCY_MS: False, MAX_INVOCATIONS: True}
+# the deployment goals, in the console's order, and the metric each one ranks by
+GOAL_METRICS: Mapping[str, str] = MappingProxyType(
+    {"cost": COST_PER_INFERENCE, "latency": MODEL_LATENCY_MS, "throughput": MAX_INVOCATIONS}
+)
+GOALS = tuple(GOAL_METRICS)
+# the ONE default: every place that ranks without being told otherwise uses these
+DEFAULT_IMPORTANCES: Mapping[str, int] = MappingProxyType({"cost": 3, "latency": 3, "throughput": 3})
+# objective column -> True when higher is better (read from the metric records)
+OBJECTIVES = {column: bool(metric(column).higher_is_better) for column in GOAL_METRICS.values()}
 
 
 class RankingError(IrkitError, ValueError):
@@ -82,18 +95,30 @@ def _goodness_table(df: pd.DataFrame) -> pd.DataFrame:
                          for column, better in OBJECTIVES.items()}, index=df.index)
 
 
+def importances(
+    cost: int | None = None, latency: int | None = None, throughput: int | None = None
+) -> dict[str, int]:
+    """The checked importance per goal; a goal not given takes ``DEFAULT_IMPORTANCES``."""
+    given = {"cost": cost, "latency": latency, "throughput": throughput}
+    return {goal: _importance(goal, DEFAULT_IMPORTANCES[goal] if given[goal] is None else given[goal])
+            for goal in GOALS}
+
+
+def importance_text(levels: Mapping[str, int] | None = None) -> str:
+    """``importance cost 3, latency 3, throughput 3 (1-5)``: how a recommendation was ranked."""
+    levels = DEFAULT_IMPORTANCES if levels is None else levels
+    return "importance " + ", ".join(f"{goal} {levels[goal]}" for goal in GOALS) + " (1-5)"
+
+
 def rank(
     df: pd.DataFrame,
-    cost: int = DEFAULT_IMPORTANCE,
-    latency: int = DEFAULT_IMPORTANCE,
-    throughput: int = DEFAULT_IMPORTANCE,
+    cost: int = DEFAULT_IMPORTANCES["cost"],
+    latency: int = DEFAULT_IMPORTANCES["latency"],
+    throughput: int = DEFAULT_IMPORTANCES["throughput"],
 ) -> pd.DataFrame:
     """A copy of ``df`` ordered best first, with ``score`` (0..1) and ``rank`` (1 = recommended)."""
-    weights = {
-        COST_PER_INFERENCE: _importance("cost", cost),
-        MODEL_LATENCY_MS: _importance("latency", latency),
-        MAX_INVOCATIONS: _importance("throughput", throughput),
-    }
+    levels = importances(cost, latency, throughput)
+    weights = {GOAL_METRICS[goal]: level for goal, level in levels.items()}
     _check_columns(df)
     out = df.copy()
     total = sum(weights.values())
@@ -107,6 +132,7 @@ def rank(
         na_position="last", kind="stable",
     ).reset_index(drop=True)
     out[RANK] = range(1, len(out) + 1)
+    out.attrs[IMPORTANCES] = levels
     return out
 
 
@@ -163,16 +189,17 @@ def meets(df: pd.DataFrame, latency_ms: float | None = None, min_rpm: float | No
 
 def recommend(
     df: pd.DataFrame,
-    cost: int = DEFAULT_IMPORTANCE,
-    latency: int = DEFAULT_IMPORTANCE,
-    throughput: int = DEFAULT_IMPORTANCE,
+    cost: int = DEFAULT_IMPORTANCES["cost"],
+    latency: int = DEFAULT_IMPORTANCES["latency"],
+    throughput: int = DEFAULT_IMPORTANCES["throughput"],
     *,
     latency_ms: float | None = None,
     min_rpm: float | None = None,
 ) -> pd.DataFrame:
-    """Recommendation rows that meet the SLO, ranked (``pareto`` column added); top row = the pick.
+    """THE recommendation: recommendation rows that meet the SLO, ranked (``pareto`` column added).
 
-    Endpoint benchmark rows are left out (they have no cost). Empty when nothing meets the SLO.
+    The top row is the pick. Endpoint benchmark rows are left out (they have no cost). Empty when
+    nothing meets the SLO. ``attrs["importances"]`` holds the importances used.
     Rows tied with the pick within measurement noise are ordered by what separates them and
     marked ``tied``; ``tie_notes(ranked)`` says so in words.
     """
@@ -180,7 +207,24 @@ def recommend(
         df = df[df[KIND] == KIND_RECOMMENDATION]
     candidates = meets(df, latency_ms=latency_ms, min_rpm=min_rpm)
     ranked = rank(candidates, cost=cost, latency=latency, throughput=throughput)
-    weights = {COST_PER_INFERENCE: cost, MODEL_LATENCY_MS: latency, MAX_INVOCATIONS: throughput}
-    ranked = resolve(ranked, _goodness_table(ranked), weights)
+    levels = importances(cost, latency, throughput)
+    ranked = resolve(ranked, _goodness_table(ranked), {GOAL_METRICS[g]: level for g, level in levels.items()})
     ranked[PARETO] = pareto_mask(ranked).to_numpy() if len(ranked) else []
+    ranked.attrs[IMPORTANCES] = levels
     return ranked
+
+
+def used_importances(ranked: pd.DataFrame) -> dict[str, int]:
+    """The importances ``ranked`` was ranked with (the defaults when it does not say)."""
+    return dict(ranked.attrs.get(IMPORTANCES) or DEFAULT_IMPORTANCES)
+
+
+def recommendation_line(ranked: pd.DataFrame, levels: Mapping[str, int] | None = None) -> str:
+    """``recommended: CONFIG (RecommendationId), ranked with importance cost 3, ...`` or why none."""
+    levels = used_importances(ranked) if levels is None else levels
+    if ranked.empty:
+        return f"recommended: none (no configuration qualified; ranked with {importance_text(levels)})"
+    best = ranked.iloc[0]
+    rid = best.get(RECOMMENDATION_ID)
+    ident = f" ({rid})" if isinstance(rid, str) and rid else ""
+    return f"recommended: {best[CONFIG]}{ident}, ranked with {importance_text(levels)}"

@@ -15,9 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import irkit.results as R
+import irkit.results.frame as R
 from irkit._lazy import optional_import
-from irkit.results.ranking import DEFAULT_IMPORTANCE, PARETO, RANK, SCORE, recommend
+from irkit.results import charts
+from irkit.results.metrics import (
+    COST_PER_HOUR,
+    COST_PER_MILLION,
+    CPU_UTILIZATION,
+    MAX_INVOCATIONS,
+    MEMORY_UTILIZATION,
+    MODEL_LATENCY_MS,
+    SCORE,
+    add_derived,
+    metric,
+)
+from irkit.results.ranking import DEFAULT_IMPORTANCES, PARETO, RANK, importances, recommend
 from irkit.results.report_html import page, recommendation_card, table
 
 if TYPE_CHECKING:
@@ -73,24 +85,21 @@ def _resolve(result_or_job: Any, store: Any) -> tuple[dict[str, Any], dict[str, 
 def build_report(
     result_or_job: Any,
     *,
-    cost: int = DEFAULT_IMPORTANCE,
-    latency: int = DEFAULT_IMPORTANCE,
-    throughput: int = DEFAULT_IMPORTANCE,
+    cost: int = DEFAULT_IMPORTANCES["cost"],
+    latency: int = DEFAULT_IMPORTANCES["latency"],
+    throughput: int = DEFAULT_IMPORTANCES["throughput"],
     latency_ms: float | None = None,
     min_rpm: float | None = None,
     store: Any = None,
 ) -> Report:
-    """Flatten, rank (importance 1-5 per goal, optional SLO filter) and chart a job."""
-    from irkit.results import charts
-
+    """Flatten, rank with ``ranking.recommend`` (importance 1-5 per goal, optional SLO filter) and chart a job."""
     result, spec = _resolve(result_or_job, store)
     frame = R.to_frame(result)
     ranked = recommend(frame, cost, latency, throughput, latency_ms=latency_ms, min_rpm=min_rpm)
     threshold = latency_threshold_ms(result, spec)
     notes = _notes(result, frame, ranked, latency_ms, min_rpm)
     drawn = charts.result_charts(result, ranked=ranked if len(ranked) else None, threshold_ms=threshold)
-    return Report(result, frame, ranked, drawn, {"cost": cost, "latency": latency, "throughput": throughput},
-                  threshold, notes)
+    return Report(result, frame, ranked, drawn, importances(cost, latency, throughput), threshold, notes)
 
 
 def _notes(result: dict[str, Any], frame: Any, ranked: Any, latency_ms: Any, min_rpm: Any) -> list[str]:
@@ -129,8 +138,7 @@ def render_html(
     endpoints = report.frame[report.frame[R.KIND] == R.KIND_ENDPOINT]
     if len(endpoints):
         sections.append("<h2>Existing endpoints benchmarked</h2>" + table(
-            endpoints, {R.ENDPOINT_NAME: "endpoint", R.MAX_INVOCATIONS: "max requests/min",
-                        R.MODEL_LATENCY_MS: "latency (ms)"}))
+            endpoints, {R.ENDPOINT_NAME: "endpoint", **{c: metric(c).title for c in _ENDPOINT_METRICS}}))
     statuses = R.config_statuses(result)
     failed = statuses[statuses["status"] != "COMPLETED"] if len(statuses) else statuses
     if len(failed):
@@ -154,19 +162,19 @@ _CHART_TITLES = {
     "step_curves": "Load curves per step",
 }
 
+_ENDPOINT_METRICS = (MAX_INVOCATIONS, MODEL_LATENCY_MS)
+_RANK_METRICS = (COST_PER_HOUR, COST_PER_MILLION, MAX_INVOCATIONS, MODEL_LATENCY_MS, CPU_UTILIZATION,
+                 MEMORY_UTILIZATION, SCORE)
 _RANK_COLUMNS = {
-    RANK: "#", R.CONFIG: "configuration", R.INSTANCE_TYPE: "instance type", R.COST_PER_HOUR: "$/hour",
-    "cost_per_million": "$ per 1M inferences", R.MAX_INVOCATIONS: "max requests/min",
-    R.MODEL_LATENCY_MS: "latency (ms)", R.CPU_UTILIZATION: "CPU %", R.MEMORY_UTILIZATION: "memory %",
-    SCORE: "score", PARETO: "Pareto",
+    RANK: "#", R.CONFIG: "configuration", R.INSTANCE_TYPE: "instance type",
+    **{c: metric(c).title for c in _RANK_METRICS}, PARETO: "Pareto",
 }
 
 
 def _ranking_table(ranked: Any) -> str:
     if ranked.empty:
         return "<p>No recommendation to rank.</p>"
-    shown = ranked.assign(cost_per_million=ranked[R.COST_PER_INFERENCE] * 1e6)
-    return table(shown, _RANK_COLUMNS, highlight_first=True)
+    return table(add_derived(ranked), _RANK_COLUMNS, highlight_first=True)
 
 
 def write_report(

@@ -1,4 +1,8 @@
-"""HTML pieces of the report: the page shell, the recommendation card, tables. Pure string building."""
+"""HTML pieces of the report: the page shell, the recommendation card, tables. Pure string building.
+
+Numbers are formatted by their metric's record (``irkit.results.metrics``), so a table cell, the card
+and the CLI show a metric the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,17 @@ import html
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from irkit.results.metrics import (
+    COST_PER_HOUR,
+    COST_PER_MILLION,
+    MAX_INVOCATIONS,
+    METRICS,
+    MODEL_LATENCY_MS,
+    derived_value,
+    metric,
+)
+from irkit.results.ranking import importance_text
 
 _CSS = """
 body { font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; margin: 1.5em auto;
@@ -25,28 +40,24 @@ tr.first { background: #e8f5e9; font-weight: bold; }
 
 
 def _fmt(value: Any, column: str) -> tuple[str, bool]:
-    """(text, is_number) for one table cell."""
+    """(text, is_number) for one table cell; a metric column uses its record's format."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-", False
     if isinstance(value, bool) or str(value) in ("True", "False"):
         return ("yes" if str(value) == "True" else "no"), False
-    if isinstance(value, (int, float)) or hasattr(value, "__float__") and not isinstance(value, str):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return html.escape(str(value)), False
-        if math.isnan(number):
-            return "-", False
-        if column in ("score",):
-            return f"{number:.2f}", True
-        if column in ("cost_per_hour",):
-            return f"{number:,.4f}", True
-        if column in ("cost_per_million",):
-            return f"{number:,.3f}", True
-        if number == int(number):
-            return f"{int(number):,}", True
-        return f"{number:,.1f}", True
-    return html.escape(str(value)), False
+    if isinstance(value, str) or not hasattr(value, "__float__"):
+        return html.escape(str(value)), False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return html.escape(str(value)), False
+    if math.isnan(number):
+        return "-", False
+    if column in METRICS:
+        return METRICS[column].format(number), True
+    if number == int(number):
+        return f"{int(number):,}", True
+    return f"{number:,.1f}", True
 
 
 def table(frame: Any, columns: Mapping[str, str], *, highlight_first: bool = False) -> str:
@@ -65,21 +76,20 @@ def table(frame: Any, columns: Mapping[str, str], *, highlight_first: bool = Fal
 
 
 def recommendation_card(rec: Mapping[str, Any] | None, importance: Mapping[str, int]) -> str:
-    """The recommendation in one sentence, with the goals it was ranked by."""
-    goals = ", ".join(f"{k} {v}/5" for k, v in importance.items())
+    """The recommendation in one sentence, with the importances it was ranked with."""
+    ranked_with = html.escape(importance_text(importance))
     if rec is None:
         return ("<div class='card none'><div>Recommendation</div><div class='pick'>none</div>"
-                "<div>No configuration produced a usable recommendation.</div></div>")
-    per_million = rec.get("cost_per_inference")
-    per_million_text = _fmt(None if per_million is None else per_million * 1e6, "cost_per_million")[0]
+                "<div>No configuration produced a usable recommendation "
+                f"(ranked with {ranked_with}).</div></div>")
+    tput, lat, cph, cpm = (metric(c) for c in (MAX_INVOCATIONS, MODEL_LATENCY_MS, COST_PER_HOUR, COST_PER_MILLION))
     return (
-        "<div class='card'><div>Recommendation (ranked by importance: "
-        f"{html.escape(goals)})</div>"
+        f"<div class='card'><div>Recommendation (ranked with {ranked_with})</div>"
         f"<div class='pick'>{html.escape(str(rec.get('config')))}</div>"
-        f"<div>Serves up to <b>{_fmt(rec.get('max_invocations'), 'max_invocations')[0]} requests/minute</b> "
-        f"at <b>{_fmt(rec.get('model_latency_ms'), 'model_latency_ms')[0]} ms</b> model latency, "
-        f"for <b>${_fmt(rec.get('cost_per_hour'), 'cost_per_hour')[0]}/hour</b> "
-        f"(${per_million_text} per million inferences).</div>"
+        f"<div>Serves up to <b>{tput.with_unit(rec.get(MAX_INVOCATIONS))}</b> "
+        f"at <b>{lat.with_unit(rec.get(MODEL_LATENCY_MS))}</b> {lat.label}, "
+        f"for <b>{cph.with_unit(rec.get(COST_PER_HOUR))}</b> "
+        f"({cpm.with_unit(derived_value(rec, COST_PER_MILLION))} per million inferences).</div>"
         f"<div class='meta'>RecommendationId: {html.escape(str(rec.get('recommendation_id')))}</div></div>"
     )
 

@@ -36,6 +36,7 @@ from irkit.spec.parts import (
     Stairs,
     TrafficPattern,
     config_id_for,
+    serverless_config_id,
 )
 from irkit.spec.targets import TargetModels
 from irkit.spec.validate import (
@@ -248,7 +249,7 @@ class JobSpec:
                 Configuration(config_id_for(t, {}), t, {}) for t in self.supported_instance_types
             ]
         for i, serverless in enumerate(self.serverless_configs):
-            cid = f"serverless-{serverless.memory_size_in_mb}MB-c{serverless.max_concurrency}"
+            cid = serverless_config_id(serverless.memory_size_in_mb, serverless.max_concurrency)
             configs.append(
                 Configuration(
                     cid if i == 0 or cid not in {c.config_id for c in configs} else f"{cid}-{i}",

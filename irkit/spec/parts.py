@@ -229,6 +229,11 @@ def config_id_for(instance_type: str, environment: Mapping[str, str]) -> str:
     return "+".join([instance_type, *(f"{k}={v}" for k, v in environment.items())])
 
 
+def serverless_config_id(memory_size_in_mb: int, max_concurrency: int) -> str:
+    """The id of a serverless configuration: ``serverless-2048MB-c5`` (the results frame uses it too)."""
+    return f"serverless-{memory_size_in_mb}MB-c{max_concurrency}"
+
+
 class _Raw:
     """Attribute access over a mapping, so one check serves both dicts and dataclasses."""
 

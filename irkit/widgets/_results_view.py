@@ -1,14 +1,28 @@
 """What the ResultsExplorer shows, as plain functions over the Describe-shaped result.
 
 The frame, ranking, charts and report come from ``irkit.results``, ``irkit.results.ranking``,
-``irkit.results.charts.core`` and ``irkit.results.report``; this module only turns them into HTML for the panel.
+``irkit.results.charts`` and ``irkit.results.report``; labels, units and number formats from
+``irkit.results.metrics``. This module only turns them into HTML for the panel. The pick is
+``ranking.recommend``'s, the same one ``irkit recommend``, ``irkit jobs show`` and ``irkit report``
+give, and the card says which importances it was ranked with.
 """
 
 from __future__ import annotations
 
 import html
-import math
+from collections.abc import Mapping
 from typing import Any
+
+from irkit.results.metrics import (
+    COST_PER_HOUR,
+    COST_PER_MILLION,
+    MAX_INVOCATIONS,
+    MODEL_LATENCY_MS,
+    SCORE,
+)
+
+# the metric columns of the ranking table, in order
+TABLE_METRICS = (COST_PER_HOUR, COST_PER_MILLION, MAX_INVOCATIONS, MODEL_LATENCY_MS, SCORE)
 
 
 def ranked_frame(result: dict[str, Any], cost: int, latency: int, throughput: int) -> Any:
@@ -27,22 +41,20 @@ def environment_text(row: Any, env_columns: list[str]) -> str:
 
 def table_html(ranked: Any) -> str:
     from irkit import results as R
+    from irkit.results.metrics import add_derived, metric
 
     if ranked is None or ranked.empty:
         return "<i>No recommendations yet.</i>"
     env = R.env_columns(ranked)
-    head = (
-        "<tr><th>#</th><th>Instance type</th><th>Environment</th><th>$ / hour</th><th>$ / 1M inferences</th>"
-        "<th>Max requests / min</th><th>Latency (ms)</th><th>Score</th></tr>"
-    )
+    records = [metric(c) for c in TABLE_METRICS]
+    head = ("<tr><th>#</th><th>Instance type</th><th>Environment</th>"
+            + "".join(f"<th>{html.escape(m.title)}</th>" for m in records) + "</tr>")
     body = []
-    for i, row in ranked.iterrows():
+    for i, row in add_derived(ranked).iterrows():
+        cells = "".join(f"<td>{m.format(row[m.column], 'n/a')}</td>" for m in records)
         body.append(
             f"<tr><td>{i + 1}</td><td>{html.escape(str(row[R.INSTANCE_TYPE]))}</td>"
-            f"<td>{html.escape(environment_text(row, env))}</td>"
-            f"<td>{_num(row[R.COST_PER_HOUR], 3)}</td><td>{_num(_per_million(row[R.COST_PER_INFERENCE]), 2)}</td>"
-            f"<td>{_num(row[R.MAX_INVOCATIONS], 0)}</td><td>{_num(row[R.MODEL_LATENCY_MS], 0)}</td>"
-            f"<td>{float(row['score']):.2f}</td></tr>"
+            f"<td>{html.escape(environment_text(row, env))}</td>{cells}</tr>"
         )
     return (
         "<table class='irkit-table' style='border-collapse:collapse;font-size:0.9em' border='1' "
@@ -50,27 +62,35 @@ def table_html(ranked: Any) -> str:
     )
 
 
-def card_html(ranked: Any) -> str:
-    """The recommendation card for the top-ranked row (or the empty state)."""
+def card_html(ranked: Any, importances: Mapping[str, int] | None = None) -> str:
+    """The recommendation card for the top-ranked row (or the empty state), naming the importances."""
     from irkit import results as R
+    from irkit.results.metrics import derived_value, metric
+    from irkit.results.ranking import importance_text, used_importances
 
     if ranked is None or ranked.empty:
         return (
             "<div style='border:1px dashed #999;padding:10px;border-radius:6px;color:#555;max-width:760px'>"
             "The recommendation appears here when a job finishes.</div>"
         )
+    ranked_with = importance_text(importances or used_importances(ranked))
     best = ranked.iloc[0]
     estimate = str(best.get(R.PRICE_IS_ESTIMATE)) == "True"  # NA (unknown) is not an estimate
     note = " (estimated price of a local CPU set)" if estimate else ""
+    tput, lat, cph, cpm = (metric(c) for c in (R.MAX_INVOCATIONS, R.MODEL_LATENCY_MS, R.COST_PER_HOUR,
+                                               R.COST_PER_MILLION))
     return (
         "<div class='irkit-recommendation' style='border:2px solid #1b5e20;padding:10px 14px;border-radius:6px;"
         "background:#f1f8e9;max-width:760px'>"
-        "<div style='font-size:0.9em;color:#555'>Recommendation</div>"
+        f"<div style='font-size:0.9em;color:#555'>Recommendation (ranked with {html.escape(ranked_with)})</div>"
         f"<div style='font-size:1.4em;font-weight:bold'>{html.escape(str(best[R.INSTANCE_TYPE]))}</div>"
         f"<div>Environment: {html.escape(environment_text(best, R.env_columns(ranked)))}</div>"
-        f"<div>Serves up to <b>{_num(best[R.MAX_INVOCATIONS], 0)} requests/minute</b> at "
-        f"<b>{_num(best[R.MODEL_LATENCY_MS], 0)} ms</b> latency, for <b>${_num(best[R.COST_PER_HOUR], 3)}/hour</b>"
-        f"{note} (${_num(_per_million(best[R.COST_PER_INFERENCE]), 2)} per million inferences).</div></div>"
+        f"<div>Serves up to <b>{tput.with_unit(best[R.MAX_INVOCATIONS], 'n/a')}</b> at "
+        f"<b>{lat.with_unit(best[R.MODEL_LATENCY_MS], 'n/a')}</b> {lat.label}, "
+        f"for <b>{cph.with_unit(best[R.COST_PER_HOUR], 'n/a')}</b>{note} "
+        f"({cpm.with_unit(derived_value(best.to_dict(), R.COST_PER_MILLION), 'n/a')} per million inferences).</div>"
+        f"<div style='font-size:0.85em;color:#555'>Configuration: "
+        f"<span class='irkit-pick'>{html.escape(str(best[R.CONFIG]))}</span></div></div>"
     )
 
 
@@ -94,13 +114,3 @@ def report_html(result: dict[str, Any], cost: int, latency: int, throughput: int
     return str(report.render_html(result, cost=cost, latency=latency, throughput=throughput))
 
 
-def _per_million(cost_per_inference: Any) -> float | None:
-    return None if cost_per_inference is None else float(cost_per_inference) * 1e6
-
-
-def _num(value: Any, digits: int) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    return "n/a" if math.isnan(number) else f"{number:,.{digits}f}"

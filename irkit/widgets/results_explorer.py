@@ -10,29 +10,38 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
+from irkit.results.ranking import DEFAULT_IMPORTANCES, IMPORTANCE_LEVELS
+
 from . import _results_view as view
 from ._common import Panel, chart_html, message_html, readable_error
 
-_SLIDER = {
-    "min": 1,
-    "max": 5,
-    "step": 1,
-    "continuous_update": False,
-    "style": {"description_width": "90px"},
-    "layout": w.Layout(width="340px"),
-}
+
+def _slider(description: str) -> w.IntSlider:
+    """An importance slider (1-5) with its own Layout: a shared Layout model would tie their display."""
+    return w.IntSlider(
+        description=description,
+        min=IMPORTANCE_LEVELS[0],
+        max=IMPORTANCE_LEVELS[-1],
+        step=1,
+        continuous_update=False,
+        style={"description_width": "90px"},
+        layout=w.Layout(width="340px"),
+    )
 
 
 class ResultsExplorer(Panel):
     """Shows a Describe-shaped ``result``. Importances are 1-5 as in ``irkit.results.ranking``.
 
+    The pick is ``ranking.recommend``'s (``DEFAULT_IMPORTANCES`` until a slider moves), and the card
+    names the importances it was ranked with.
+
     ``backend`` is needed only for Deploy, which is offered for SageMaker results.
     """
 
     result: Any = traitlets.Dict(allow_none=True, default_value=None)
-    cost_weight = traitlets.Int(3)
-    latency_weight = traitlets.Int(3)
-    throughput_weight = traitlets.Int(3)
+    cost_weight = traitlets.Int(DEFAULT_IMPORTANCES["cost"])
+    latency_weight = traitlets.Int(DEFAULT_IMPORTANCES["latency"])
+    throughput_weight = traitlets.Int(DEFAULT_IMPORTANCES["throughput"])
     best_id = traitlets.Unicode("")
     message = traitlets.Unicode("")
     _kind = "error"  # how message is shown: "error" or "ok"
@@ -49,9 +58,9 @@ class ResultsExplorer(Panel):
         self.backend = backend
         self.show_charts = show_charts
         self.ranked: Any = None
-        self.cost_slider = w.IntSlider(description="Low cost", **_SLIDER)
-        self.latency_slider = w.IntSlider(description="Low latency", **_SLIDER)
-        self.throughput_slider = w.IntSlider(description="Throughput", **_SLIDER)
+        self.cost_slider = _slider("Low cost")
+        self.latency_slider = _slider("Low latency")
+        self.throughput_slider = _slider("Throughput")
         self.card_html = w.HTML(view.card_html(None))
         self.table_html = w.HTML()
         self.charts_html = w.HTML()
@@ -137,7 +146,7 @@ class ResultsExplorer(Panel):
         self.best_id = (
             "" if ranked is None or ranked.empty else str(ranked.iloc[0]["recommendation_id"])
         )
-        self.card_html.value = view.card_html(ranked)
+        self.card_html.value = view.card_html(ranked, self.importances)
         self.table_html.value = view.table_html(ranked) if self.result else ""
         if self.show_charts and self.result:
             try:  # the charts mark the recommended row, so they follow the ranking
@@ -150,6 +159,11 @@ class ResultsExplorer(Panel):
                 )
         elif not self.result:
             self.charts_html.value = ""
+
+    @property
+    def importances(self) -> dict[str, int]:
+        """The importances the sliders set: ``{"cost": 3, "latency": 3, "throughput": 3}``."""
+        return {"cost": self.cost_weight, "latency": self.latency_weight, "throughput": self.throughput_weight}
 
     def make_report(self, background: bool = False) -> None:
         """Build the HTML report (irkit.results.report) and offer it as a download link."""

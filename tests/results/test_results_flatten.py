@@ -58,6 +58,20 @@ def test_serverless_configuration(sagemaker_result):
     assert row[R.MODEL_SETUP_TIME] == rec["Metrics"]["ModelSetupTime"]
 
 
+def test_serverless_config_id_agrees_with_the_spec(sagemaker_result):
+    """The frame names a serverless configuration exactly as the spec does (it was -x{n} vs -c{n})."""
+    from irkit.spec import JobSpec
+
+    rec = next(r for r in sagemaker_result["InferenceRecommendations"]
+               if "ServerlessConfig" in r["EndpointConfiguration"])
+    config = rec["EndpointConfiguration"]["ServerlessConfig"]
+    spec = JobSpec.from_dict({"serverless_configs": [{"memory_size_in_mb": config["MemorySizeInMB"],
+                                                      "max_concurrency": config["MaxConcurrency"]}]})
+    (spec_config,) = [c for c in spec.configurations() if c.instance_type == "serverless"]
+    row = to_frame(sagemaker_result).set_index(R.RECOMMENDATION_ID).loc[rec["RecommendationId"]]
+    assert row[R.CONFIG] == spec_config.config_id == f"serverless-{config['MemorySizeInMB']}MB-c{config['MaxConcurrency']}"
+
+
 def test_endpoint_performances(sagemaker_result):
     frame = to_frame(sagemaker_result)
     endpoints = frame[frame[R.KIND] == R.KIND_ENDPOINT]

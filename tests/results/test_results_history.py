@@ -10,7 +10,8 @@ import pytest
 from results_data import LOCAL_FILE, SAGEMAKER_FILE
 
 from irkit.cli import main
-from irkit.results import history
+from irkit.results import history, to_frame
+from irkit.results.ranking import recommend
 from irkit.store import Store
 
 
@@ -23,14 +24,18 @@ def test_import_round_trip(sagemaker_result):
     assert len(history.list_jobs()) == 1
 
 
-def test_list_shows_cheapest_recommendation(sagemaker_result, local_result):
+def test_list_shows_the_recommendation_not_the_cheapest(sagemaker_result, local_result):
     history.import_result(SAGEMAKER_FILE)
     history.import_result(LOCAL_FILE)
     frame = history.list_jobs().set_index("job_id")
     recs = sagemaker_result["InferenceRecommendations"]
+    pick = recommend(to_frame(sagemaker_result)).iloc[0]  # DEFAULT_IMPORTANCES
     cheapest = min(recs, key=lambda r: r["Metrics"]["CostPerInference"])
+    assert pick["recommendation_id"] != cheapest["RecommendationId"]  # the two rules differ on this job
     row = frame.loc[sagemaker_result["JobName"]]
-    assert row["best_max_invocations"] == cheapest["Metrics"]["MaxInvocations"]
+    assert row["best_config"] == pick["config"]
+    assert row["best_max_invocations"] == pick["max_invocations"]
+    assert row["best_cost_per_million"] == pytest.approx(pick["cost_per_inference"] * 1e6)
     assert row["configs"] == len(recs)
     assert list(frame.index) == ["demo-local", "resnet50-advanced"]  # newest CreationTime first
     assert list(history.list_jobs(backend="local")["job_id"]) == ["demo-local"]

@@ -188,7 +188,7 @@ def test_results_explorer_reranks_live():
     explorer.latency_slider.value, explorer.cost_slider.value = 1, 5
     assert explorer.best_id == "k/0"  # the cheaper one per inference
     assert (
-        "local.cpu1" in explorer.card_html.value and "requests/minute" in explorer.card_html.value
+        "local.cpu1" in explorer.card_html.value and "requests/min" in explorer.card_html.value
     )
     assert explorer.table_html.value.index("local.cpu1") < explorer.table_html.value.index(
         "local.cpu2"
@@ -374,6 +374,8 @@ def test_controls_do_not_share_layouts():
     controls = [editor.models_text, editor.containers_text, editor.distribution_dropdown, editor.exponent_text,
                 editor.weights_text, traffic.step_duration, traffic.step_count, traffic.step_users]
     controls += [c for row in traffic.phase_rows for c in (row.users, row.spawn_rate, row.duration)]
+    explorer = ResultsExplorer(show_charts=False)
+    controls += [explorer.cost_slider, explorer.latency_slider, explorer.throughput_slider]
     assert len({id(c.layout) for c in controls}) == len(controls)
     editor.distribution = "uniform"  # hides the weights and exponent fields only
     assert editor.weights_text.layout.display == "none" and editor.models_text.layout.display is None

@@ -15,29 +15,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import irkit.results as R
+import irkit.results.frame as R
+import irkit.results.metrics as MX
 from irkit._lazy import optional_import
-from irkit.results import label_parts as _label_parts
-from irkit.results import short_label
+from irkit.results.charts.models import model_charts
+from irkit.results.charts.theme import (  # noqa: F401 - re-exported: charts.core.WIDTH etc. keep working
+    BAR_HEIGHT,
+    HEIGHT,
+    LABEL_LIMIT,
+    PALETTE,
+    RECOMMENDED_COLOR,
+    WIDTH,
+    altair,
+    instance_color,
+    metric_title,
+    metric_tooltip,
+)
 from irkit.results.charts.traffic import traffic_points
-from irkit.results.ranking import PARETO, RANK, SCORE, pareto_mask, recommend
+from irkit.results.frame import label_parts as _label_parts
+from irkit.results.frame import short_label
+from irkit.results.metrics import COST_PER_MILLION, SCORE
+from irkit.results.ranking import PARETO, RANK, pareto_mask, recommend
 
 if TYPE_CHECKING:
     import pandas as pd
 
-WIDTH = 420
-HEIGHT = 260
-BAR_HEIGHT = 22  # px per configuration in the bar chart
-LABEL_LIMIT = 230  # px of a configuration label before it is cut with an ellipsis
-COST_PER_MILLION = "cost_per_million"  # derived: cost_per_inference x 1e6, in $
 LABEL = "label"  # derived: a short configuration label
-RECOMMENDED_COLOR = "#d62728"
-# Tableau 10 without its red, which marks the recommendation and the SLO
-PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#eeca3b", "#72b7b2", "#ff9da6", "#9d755d", "#bab0ac")
 
 
 def _alt() -> Any:
-    return optional_import("altair")
+    return altair()
 
 
 def _two_line_label(config: str) -> str:
@@ -45,37 +52,18 @@ def _two_line_label(config: str) -> str:
 
 
 def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    out = MX.add_derived(frame)  # cost_per_million
     out[LABEL] = out[R.CONFIG].map(short_label)
-    if R.COST_PER_INFERENCE in out:
-        out[COST_PER_MILLION] = out[R.COST_PER_INFERENCE].astype("float64") * 1e6
     return out
-
-
-def instance_color(alt: Any, types: Any) -> Any:
-    """The colour encoding for instance types: the same type gets the same colour in every chart.
-
-    Types are sorted, with ``serverless`` and ``endpoint`` rows last, and take ``PALETTE`` in order.
-    """
-    order = sorted({str(t) for t in types}, key=lambda t: (t in ("serverless", "endpoint"), t == "endpoint", t))
-    palette = [PALETTE[i % len(PALETTE)] for i in range(len(order))]
-    return alt.Color(f"{R.INSTANCE_TYPE}:N", title="instance type", scale=alt.Scale(domain=order, range=palette),
-                     legend=alt.Legend(orient="bottom", columns=2))
 
 
 def _tooltip(alt: Any, frame: pd.DataFrame) -> list[Any]:
     tips = [
         alt.Tooltip(f"{R.CONFIG}:N", title="configuration"),
         alt.Tooltip(f"{R.INSTANCE_TYPE}:N", title="instance type"),
-        alt.Tooltip(f"{R.MAX_INVOCATIONS}:Q", title="max requests/min", format=",.0f"),
-        alt.Tooltip(f"{R.MODEL_LATENCY_MS}:Q", title="model latency (ms)", format=",.0f"),
-        alt.Tooltip(f"{R.COST_PER_HOUR}:Q", title="$/hour", format=",.4f"),
-        alt.Tooltip(f"{COST_PER_MILLION}:Q", title="$ per 1M inferences", format=",.3f"),
     ]
-    if SCORE in frame:
-        tips.append(alt.Tooltip(f"{SCORE}:Q", title="score (0-1)", format=".2f"))
-    if R.CPU_UTILIZATION in frame:
-        tips.append(alt.Tooltip(f"{R.CPU_UTILIZATION}:Q", title="CPU %", format=".0f"))
+    tips += [metric_tooltip(alt, c) for c in (MX.MAX_INVOCATIONS, MX.MODEL_LATENCY_MS, MX.COST_PER_HOUR,
+                                               COST_PER_MILLION, SCORE, MX.CPU_UTILIZATION) if c in frame]
     return tips
 
 
@@ -107,9 +95,9 @@ def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, 
         scores = dict(zip(ranked[R.CONFIG], ranked[SCORE], strict=True))
         data[SCORE] = data[R.CONFIG].map(scores)
     best_config = ranked[R.CONFIG].iloc[0] if len(ranked) else None
-    x = alt.X(f"{R.MODEL_LATENCY_MS}:Q", title="model latency (ms)",
+    x = alt.X(f"{R.MODEL_LATENCY_MS}:Q", title=metric_title(R.MODEL_LATENCY_MS),
               scale=_padded_scale(alt, data[R.MODEL_LATENCY_MS]))
-    y = alt.Y(f"{COST_PER_MILLION}:Q", title="cost per 1M inferences ($)",
+    y = alt.Y(f"{COST_PER_MILLION}:Q", title=metric_title(COST_PER_MILLION),
               scale=_padded_scale(alt, data[COST_PER_MILLION]), axis=alt.Axis(format=",.4~g"))
     base = alt.Chart(data)
     points = base.mark_circle(size=110, opacity=0.85).encode(
@@ -156,14 +144,14 @@ def max_invocations_bars(frame: pd.DataFrame, *, title: str = "Max invocations p
     lines = int(data[LABEL].str.count("\n").max()) + 1 if len(data) else 1
     height = max(int(BAR_HEIGHT * (0.6 + 0.5 * lines)) * len(data), 60)
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X(f"{R.MAX_INVOCATIONS}:Q", title="max invocations (requests/min)"),
+        x=alt.X(f"{R.MAX_INVOCATIONS}:Q", title=metric_title(R.MAX_INVOCATIONS)),
         y=alt.Y(f"{LABEL}:N", title=None, sort=list(data[LABEL]),
                 axis=alt.Axis(labelLimit=LABEL_LIMIT, labelExpr="split(datum.label, '\\n')")),
         color=instance_color(alt, data[R.INSTANCE_TYPE]),
         tooltip=_tooltip(alt, data),
     )
     values = bars.mark_text(align="left", dx=3, fontSize=10, color="#333").encode(
-        text=alt.Text(f"{R.MAX_INVOCATIONS}:Q", format=",.0f"), color=alt.value("#333")
+        text=alt.Text(f"{R.MAX_INVOCATIONS}:Q", format=MX.metric(R.MAX_INVOCATIONS).fmt), color=alt.value("#333")
     )
     return alt.layer(bars, values).properties(width=WIDTH - 180, height=height, title=title)
 
@@ -188,11 +176,10 @@ def step_curves(
     color = alt.Color(f"{LABEL}:N", title="configuration", legend=alt.Legend(orient="bottom", columns=1,
                                                                                labelLimit=LABEL_LIMIT + 100))
     tips = [alt.Tooltip(f"{R.CONFIG}:N", title="configuration"), alt.Tooltip(f"{R.STEP}:Q", title="step"),
-            alt.Tooltip(f"{R.USERS}:Q", title="users"), alt.Tooltip(f"{R.RPS}:Q", title="req/s", format=".1f"),
-            alt.Tooltip(f"{R.GOODPUT_RPS}:Q", title="goodput req/s", format=".1f"),
-            alt.Tooltip(f"{R.ERRORS}:Q", title="errors")]
+            alt.Tooltip(f"{R.USERS}:Q", title="users"),
+            *(metric_tooltip(alt, c) for c in (MX.RPS, MX.GOODPUT_RPS, MX.ERRORS))]
     rps = alt.Chart(data).mark_line(point=True).encode(
-        x=x, y=alt.Y(f"{R.RPS}:Q", title="throughput (req/s)"), color=color, tooltip=tips,
+        x=x, y=alt.Y(f"{R.RPS}:Q", title=metric_title(MX.RPS)), color=color, tooltip=tips,
     )
     knees = data[data[R.AT_PLATEAU].fillna(False).astype(bool)] if R.AT_PLATEAU in data else data.iloc[:0]
     plateau = alt.Chart(knees).mark_point(shape="diamond", size=220, filled=False, strokeWidth=2.5,
@@ -201,17 +188,17 @@ def step_curves(
                      if len(knees) else "throughput levels out at the plateau")
     throughput = alt.layer(rps, plateau).properties(
         width=WIDTH, height=170, title=alt.TitleParams(title, subtitle=subtitle))
-    names = {R.P50_MS: "p50", R.P90_MS: "p90", R.P95_MS: "p95", R.P99_MS: "p99"}
+    names = {p: MX.metric(p).label for p in percentiles}
     long = data.melt(id_vars=[R.CONFIG, LABEL, R.STEP, R.USERS], value_vars=list(percentiles),
                      var_name="percentile", value_name="latency_ms")
     long["percentile"] = long["percentile"].map(names)
     latency = alt.Chart(long).mark_line(point=False).encode(
-        x=x, y=alt.Y("latency_ms:Q", title="latency (ms)"), color=color,
+        x=x, y=alt.Y("latency_ms:Q", title=f"latency ({MX.metric(percentiles[0]).unit})"), color=color,
         strokeDash=alt.StrokeDash("percentile:N", title="percentile", sort=[names[p] for p in percentiles],
                                   legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2,
                                                     symbolSize=300)),
         tooltip=[alt.Tooltip(f"{R.CONFIG}:N", title="configuration"), alt.Tooltip(f"{R.USERS}:Q", title="users"),
-                 alt.Tooltip("percentile:N"), alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".1f")],
+                 alt.Tooltip("percentile:N"), metric_tooltip(alt, percentiles[0], field="latency_ms")],
     )
     layers = [latency]
     if threshold_ms:
@@ -246,27 +233,26 @@ def history_trend(
 ) -> Any:
     """One line per configuration of ``metric`` over the jobs of ``history.trend()`` (oldest left)."""
     alt = _alt()
-    titles = {R.MAX_INVOCATIONS: "max invocations (requests/min)", R.MODEL_LATENCY_MS: "model latency (ms)",
-              R.COST_PER_INFERENCE: "cost per inference ($)", R.COST_PER_HOUR: "cost per hour ($)"}
+    record = MX.metric(metric)
     if metric not in frame:
         raise ValueError(f"metric: the frame has no column {metric!r}")
     data = frame[frame[metric].notna()].copy()
     data[LABEL] = data[R.CONFIG].map(short_label)
     return alt.Chart(data).mark_line(point=True).encode(
         x=alt.X(f"{R.CREATED}:T", title="job run (creation time)"),
-        y=alt.Y(f"{metric}:Q", title=titles.get(metric, metric)),
+        y=alt.Y(f"{metric}:Q", title=record.title),
         color=alt.Color(f"{LABEL}:N", title="configuration", legend=alt.Legend(orient="bottom", columns=1,
                                                                                labelLimit=LABEL_LIMIT + 100)),
         tooltip=[alt.Tooltip(f"{R.JOB_ID}:N", title="job"), alt.Tooltip(f"{R.CREATED}:T", title="created",
                                                                          format="%Y-%m-%d %H:%M"),
                  alt.Tooltip(f"{R.CONFIG}:N", title="configuration"),
-                 alt.Tooltip(f"{metric}:Q", title=titles.get(metric, metric), format=",.4~g")],
-    ).properties(width=WIDTH, height=HEIGHT, title=title or f"History: {titles.get(metric, metric)} per configuration")
+                 metric_tooltip(alt, metric)],
+    ).properties(width=WIDTH, height=HEIGHT, title=title or f"History: {record.title} per configuration")
 
 
 def result_charts(result: Any, *, ranked: pd.DataFrame | None = None, threshold_ms: float | None = None) -> dict[str, Any]:
     """Every chart a result supports, by name (``cost_vs_latency``, ``max_invocations``, ``step_curves``;
-    with ``irkit.per_model``, also ``model_latency``, ``cold_warm``, ``hit_rate`` from charts_models)."""
+    with ``irkit.per_model``, also ``model_latency``, ``cold_warm``, ``hit_rate`` from ``charts.models``)."""
     frame = R.to_frame(result)
     recs = R.recommendations(frame)
     if ranked is None:
@@ -285,7 +271,5 @@ def result_charts(result: Any, *, ranked: pd.DataFrame | None = None, threshold_
     steps = R.steps_frame(result)
     if len(steps):
         charts["step_curves"] = step_curves(steps, threshold_ms=threshold_ms)
-    from irkit.results.charts.models import model_charts
-
     charts.update(model_charts(result))  # multi-model load: per-model latency, cold/warm, hit rate
     return charts

@@ -18,19 +18,28 @@ from typing import TYPE_CHECKING, Any
 
 import irkit.results.per_model as M
 from irkit._lazy import optional_import
-from irkit.results import short_label
-from irkit.results.charts.core import LABEL_LIMIT, PALETTE, WIDTH
+from irkit.results.charts.theme import (
+    COLD_COLOR,
+    LABEL_LIMIT,
+    PALETTE,
+    WARM_COLOR,
+    WIDTH,
+    altair,
+    metric_title,
+    metric_tooltip,
+)
+from irkit.results.frame import short_label
+from irkit.results.metrics import metric
 
 if TYPE_CHECKING:
     import pandas as pd
 
 ROW = "row"  # derived: the bar's label
 BAR_HEIGHT = 16  # px per bar
-COLD_COLOR, WARM_COLOR = "#d62728", "#4c78a8"
 
 
 def _alt() -> Any:
-    return optional_import("altair")
+    return altair()
 
 
 def _rows(summary: pd.DataFrame) -> pd.DataFrame:
@@ -57,20 +66,19 @@ def model_latency_bars(summary: pd.DataFrame, *, title: str = "Latency per model
     """p50, p95 and p99 (ms) of each target's successful answers, most requested target on top."""
     alt = _alt()
     data = _rows(summary)
-    names = {M.P50_MS: "p50", M.P95_MS: "p95", M.P99_MS: "p99"}
+    names = {c: metric(c).label for c in (M.P50_MS, M.P95_MS, M.P99_MS)}
     long = data.melt(id_vars=[ROW, M.REQUESTS, M.ERRORS], value_vars=list(names),
                      var_name="percentile", value_name="latency_ms").dropna(subset=["latency_ms"])
     long["percentile"] = long["percentile"].map(names)
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("latency_ms:Q", title="latency (ms)"),
+        x=alt.X("latency_ms:Q", title=f"latency ({metric(M.P50_MS).unit})"),
         y=_y(alt, data),
         yOffset=alt.YOffset("percentile:N", sort=list(names.values())),
         color=alt.Color("percentile:N", sort=list(names.values()), scale=alt.Scale(range=list(PALETTE[:3])),
                         legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip(f"{ROW}:N", title="model"), alt.Tooltip("percentile:N"),
-                 alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".1f"),
-                 alt.Tooltip(f"{M.REQUESTS}:Q", title="requests", format=",.0f"),
-                 alt.Tooltip(f"{M.ERRORS}:Q", title="errors", format=",.0f")],
+                 metric_tooltip(alt, M.P50_MS, field="latency_ms", title="latency (ms)"),
+                 metric_tooltip(alt, M.REQUESTS), metric_tooltip(alt, M.ERRORS)],
     ).properties(width=WIDTH - 160, height=_height(len(data), 3), title=title)
 
 
@@ -92,10 +100,9 @@ def cold_warm_bars(summary: pd.DataFrame, *, title: str = "Cold against warm lat
                       scale=alt.Scale(domain=["warm", "cold"], range=[WARM_COLOR, COLD_COLOR]),
                       legend=alt.Legend(orient="bottom"))
     y, offset = _y(alt, data), alt.YOffset("kind:N", sort=["warm", "cold"])
-    tips = [alt.Tooltip(f"{ROW}:N", title="model"), alt.Tooltip("kind:N"),
-            alt.Tooltip("p50_ms:Q", title="p50 (ms)", format=".1f"), alt.Tooltip("p99_ms:Q", title="p99 (ms)", format=".1f"),
-            alt.Tooltip("answers:Q", title="answers", format=",.0f"),
-            alt.Tooltip("load_ms_mean:Q", title="mean model load (ms)", format=".1f")]
+    tips = [alt.Tooltip(f"{ROW}:N", title="model"), alt.Tooltip("kind:N"), metric_tooltip(alt, M.P50_MS),
+            metric_tooltip(alt, M.P99_MS), metric_tooltip(alt, M.REQUESTS, field="answers", title="answers"),
+            metric_tooltip(alt, M.LOAD_MS_MEAN)]
     bars = alt.Chart(long).mark_bar().encode(x=alt.X("p50_ms:Q", title="latency (ms): bar p50, tick p99"),
                                              y=y, yOffset=offset, color=color, tooltip=tips)
     ticks = alt.Chart(long).mark_tick(thickness=2, color="#333").encode(x="p99_ms:Q", y=y, yOffset=offset,
@@ -110,12 +117,12 @@ def hit_rate_bars(summary: pd.DataFrame, *, title: str = "Model cache hit rate")
     alt = _alt()
     data = _rows(summary)
     data = data[data[M.HIT_RATE].notna()].copy()
-    data["share_text"] = [f"{s:.0%} of requests" if s == s else "" for s in data[M.SHARE]]
-    tips = [alt.Tooltip(f"{ROW}:N", title="model"), alt.Tooltip(f"{M.HIT_RATE}:Q", title="hit rate", format=".1%"),
-            alt.Tooltip(f"{M.SHARE}:Q", title="share of requests", format=".1%"),
-            alt.Tooltip(f"{M.LOADS}:Q", title="loads", format=",.0f")]
+    data["share_text"] = [f"{metric(M.SHARE).format(s)} of requests" if s == s else "" for s in data[M.SHARE]]
+    tips = [alt.Tooltip(f"{ROW}:N", title="model"),
+            *(metric_tooltip(alt, c) for c in (M.HIT_RATE, M.SHARE, M.LOADS))]
     bars = alt.Chart(data).mark_bar(color=WARM_COLOR).encode(
-        x=alt.X(f"{M.HIT_RATE}:Q", title="hit rate", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        x=alt.X(f"{M.HIT_RATE}:Q", title=metric_title(M.HIT_RATE), scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
         y=_y(alt, data), tooltip=tips)
     text = bars.mark_text(align="left", dx=3, fontSize=10, color="#333").encode(text="share_text:N")
     return alt.layer(bars, text).properties(width=WIDTH - 160, height=_height(len(data), 1), title=title)

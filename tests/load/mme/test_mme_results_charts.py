@@ -111,7 +111,7 @@ def test_result_charts_and_the_report_include_the_per_model_charts(result, tmp_p
 
 
 def test_summary_text_lists_each_model_with_cold_warm_and_hit_rate(result):
-    from irkit.load.describe import per_model_lines, summary_text
+    from irkit.results.summary import per_model_lines, summary_text
 
     lines = per_model_lines(result)
     assert lines[0].startswith("per model")
