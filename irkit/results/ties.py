@@ -28,13 +28,8 @@ from irkit.results.confidence import (
     MAX_INVOCATIONS_HI,
     MAX_INVOCATIONS_LO,
 )
-from irkit.results.frame import (
-    CONFIG,
-    COST_PER_INFERENCE,
-    MAX_INVOCATIONS,
-    MODEL_LATENCY_MS,
-    short_label,
-)
+from irkit.results.frame import CONFIG, short_label
+from irkit.results.metrics import COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS, metric
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,8 +40,6 @@ TIES_ATTR = "ties"  # ranked.attrs key holding the list of Tie
 # objective column -> its interval columns (objectives without one are never tied)
 INTERVALS = {MAX_INVOCATIONS: (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI),
              COST_PER_INFERENCE: (COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI)}
-_NAMES = {COST_PER_INFERENCE: "cost per inference", MAX_INVOCATIONS: "max invocations",
-          MODEL_LATENCY_MS: "model latency"}
 _INTERVAL_FORMATS = {MAX_INVOCATIONS: ("{:,.0f}", 1.0, "", " req/min"),
                      COST_PER_INFERENCE: ("{:,.3f}", 1e6, "$", " per 1M inferences")}
 # how a value reads in a sentence: (template, factor)
@@ -69,7 +62,7 @@ class Tie:
     def text(self) -> str:
         """One sentence: tied on what, with which intervals, what separates them, and the pick."""
         pick, other = short_label(self.pick), short_label(self.other)
-        metrics = " and ".join(_NAMES.get(m, m) for m in self.tied_on)
+        metrics = " and ".join(metric(m).label for m in self.tied_on)
         shown = MAX_INVOCATIONS if MAX_INVOCATIONS in self.intervals else next(iter(self.intervals), None)
         spans = ""
         if shown is not None:
@@ -87,10 +80,10 @@ class Tie:
         for column in self.separated_by:
             template, factor = _VALUE_FORMATS.get(column, ("{:,.4g}", 1.0))
             a, b = self.values[column]
-            higher_better = column == MAX_INVOCATIONS
-            winner = pick if (a > b) == higher_better else other
-            word = "higher" if higher_better else "lower"
-            parts.append(f"{winner} has the {word} {_NAMES.get(column, column)} ({template.format(a * factor)} vs "
+            record = metric(column)  # the direction and the name come from the metric's record
+            winner = pick if (a > b) == bool(record.higher_is_better) else other
+            word = "higher" if record.higher_is_better else "lower"
+            parts.append(f"{winner} has the {word} {record.label} ({template.format(a * factor)} vs "
                          f"{template.format(b * factor)})")
         flip = f", although its point estimates alone ranked {other} first" if self.reordered else ""
         return f"{head}. What separates them: {'; '.join(parts)}; so {pick} is recommended{flip}."
