@@ -38,6 +38,12 @@ from irkit.spec.parts import (
     config_id_for,
     serverless_config_id,
 )
+from irkit.spec.request import (
+    ADVANCED_KEYS,
+    check_derived,
+    request_from_spec,
+    spec_data_from_request,
+)
 from irkit.spec.targets import TargetModels
 from irkit.spec.validate import (
     check_cross_fields,
@@ -60,18 +66,6 @@ __all__ = [
 ]
 
 TARGETS = ("local", "sagemaker")
-# Keys whose presence makes the job Advanced, as in the SDK (plus irkit's extensions).
-ADVANCED_KEYS = (
-    "hyperparameter_ranges",
-    "phases",
-    "stairs",
-    "max_invocations",
-    "model_latency_thresholds",
-    "flat_invocations",
-    "max_tests",
-    "max_parallel_tests",
-    "serverless_configs",
-)
 
 
 @dataclass(frozen=True)
@@ -152,9 +146,9 @@ class JobSpec:
     @classmethod
     def from_request(cls, request: Mapping[str, Any]) -> JobSpec:
         """Read back a CreateInferenceRecommendationsJob request (see irkit.spec.request)."""
-        from irkit.spec.request import spec_from_request
-
-        return spec_from_request(request)
+        spec = cls.from_dict(spec_data_from_request(request))
+        check_derived(request, spec)
+        return spec
 
     def replace(self, **changes: Any) -> JobSpec:
         """A copy with ``changes`` applied and checked; the receiver is never mutated."""
@@ -193,8 +187,6 @@ class JobSpec:
                 "deploy the endpoint and benchmark it with "
                 "`irkit recommend SPEC --backend sagemaker --endpoint-name NAME` instead",
             )
-        from irkit.spec.request import request_from_spec
-
         return request_from_spec(
             self,
             model_name=model_name,

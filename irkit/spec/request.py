@@ -1,4 +1,10 @@
-"""JobSpec <-> CreateInferenceRecommendationsJob request, as the SageMaker Python SDK builds it.
+"""JobSpec <-> CreateInferenceRecommendationsJob request, both directions from one field table.
+
+:data:`FIELDS` lists every request member irkit reads or writes: the spec key (or ``to_request``
+argument) it comes from, its dotted path in the request, and the :class:`Convert` that turns the
+file form into the request form and back. :func:`request_from_spec` and :func:`spec_data_from_request`
+walk the same table, and so does :func:`traffic_request` (the TrafficPattern part alone, which the
+local backend writes into its own InputConfig). Adding a spec key that IR knows is one row here.
 
 ``request_from_spec`` reproduces what ``Model.right_size()`` sends (sagemaker 2.x,
 ``inference_recommender_mixin.py`` and ``Session._create_inference_recommendations_job_request``)
@@ -6,15 +12,29 @@ with two deliberate differences: the SDK's fixed ``JobDescription``/``Tags`` are
 ``Domain``/``Task`` come from the spec (defaulting to the SDK's hard-coded MACHINE_LEARNING/OTHER).
 An endpoint configuration with no env ranges carries no ``EnvironmentParameterRanges`` (the SDK
 sends an empty list, which the service model's minimum of 1 refuses).
+
+This module imports no JobSpec: ``JobSpec.to_request``/``from_request`` call it with the spec or
+build the spec from what it reads, so the two modules form no import cycle.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from irkit.errors import SpecError
+from irkit.spec.casing import (
+    LIST,
+    PLAIN,
+    Convert,
+    endpoint_configurations,
+    record,
+    records,
+    serverless_configurations,
+    wrapped,
+)
 
 SDK_DEFAULT_DOMAIN = "MACHINE_LEARNING"
 SDK_DEFAULT_TASK = "OTHER"
@@ -24,10 +44,117 @@ MODEL_PACKAGE_ARN_PATTERN = re.compile(
 )
 MODEL_NAME_PATTERN = re.compile(r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?")
 
-# Request keys that carry nothing a spec needs to keep.
-_IGNORED_REQUEST_KEYS = ("JobDescription", "Tags")
+# Where a field's value comes from when the request is written.
+SPEC = "spec"  # a JobSpec attribute (a file key)
+CALL = "call"  # an argument of to_request (the model and the role)
+DERIVED = "derived"  # a JobSpec property, checked against the spec on the way back (JobType)
+
+# Request keys that carry nothing a spec needs to keep: accepted and dropped when reading.
+IGNORED_REQUEST_KEYS = ("JobDescription", "Tags")
+TRAFFIC_PATH = "InputConfig.TrafficPattern"
 
 
+@dataclass(frozen=True)
+class Field:
+    """One row of the table: spec ``key`` <-> request ``path`` through ``convert``.
+
+    ``default``: the request value sent when the spec leaves the key unset, and read back as unset.
+    ``advanced``: setting the key makes the job Advanced (as in the SDK); see :data:`ADVANCED_KEYS`.
+    ``required``: rendering fails naming the key when it is unset.
+    ``check``: for ``CALL`` fields, ``check(value) -> error message | None``.
+    """
+
+    key: str
+    path: str
+    convert: Convert = PLAIN
+    source: str = SPEC
+    default: Any = None
+    advanced: bool = False
+    required: bool = False
+    check: Callable[[Any], str | None] | None = None
+
+
+def _model_name_problem(value: Any) -> str | None:
+    if len(value) > 63 or not MODEL_NAME_PATTERN.fullmatch(value):
+        return f"{value!r} is not a valid SageMaker model name"
+    return None
+
+
+def _package_arn_problem(value: Any) -> str | None:
+    if not MODEL_PACKAGE_ARN_PATTERN.fullmatch(value):
+        return f"{value!r} is not a model package ARN"
+    return None
+
+
+def _role_arn_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not ROLE_ARN_PATTERN.fullmatch(value):
+        return f"{value!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)"
+    return None
+
+
+_PHASE = (
+    ("duration_in_seconds", "DurationInSeconds"),
+    ("initial_number_of_users", "InitialNumberOfUsers"),
+    ("spawn_rate", "SpawnRate"),
+)
+_STAIRS = (
+    ("duration_in_seconds", "DurationInSeconds"),
+    ("number_of_steps", "NumberOfSteps"),
+    ("users_per_step", "UsersPerStep"),
+)
+_THRESHOLD = (("percentile", "Percentile"), ("value_in_milliseconds", "ValueInMilliseconds"))
+_SERVERLESS = (
+    ("memory_size_in_mb", "MemorySizeInMB"),
+    ("max_concurrency", "MaxConcurrency"),
+    ("provisioned_concurrency", "ProvisionedConcurrency"),
+)
+
+_INPUT = "InputConfig"
+_CONTAINER = "InputConfig.ContainerConfig"
+_STOPPING = "StoppingConditions"
+
+# The table. Order is the order of the request's members (the SDK's).
+FIELDS: tuple[Field, ...] = (
+    Field("job_name", "JobName", required=True),
+    Field("job_type", "JobType", source=DERIVED),
+    Field("role_arn", "RoleArn", source=CALL, required=True, check=_role_arn_problem),
+    Field("model_name", f"{_INPUT}.ModelName", source=CALL, check=_model_name_problem),
+    Field("model_package_version_arn", f"{_INPUT}.ModelPackageVersionArn", source=CALL,
+          check=_package_arn_problem),
+    Field("job_duration_in_seconds", f"{_INPUT}.JobDurationInSeconds"),
+    Field("endpoints", f"{_INPUT}.Endpoints", wrapped("EndpointName")),
+    Field("domain", f"{_CONTAINER}.Domain", default=SDK_DEFAULT_DOMAIN),
+    Field("task", f"{_CONTAINER}.Task", default=SDK_DEFAULT_TASK),
+    Field("framework", f"{_CONTAINER}.Framework"),
+    Field("sample_payload_url", f"{_CONTAINER}.PayloadConfig.SamplePayloadUrl"),
+    Field("supported_content_types", f"{_CONTAINER}.PayloadConfig.SupportedContentTypes", LIST),
+    Field("framework_version", f"{_CONTAINER}.FrameworkVersion"),
+    Field("nearest_model_name", f"{_CONTAINER}.NearestModelName"),
+    Field("supported_instance_types", f"{_CONTAINER}.SupportedInstanceTypes", LIST),
+    Field("endpoint_type", f"{_CONTAINER}.SupportedEndpointType"),
+    Field("max_invocations", f"{_STOPPING}.MaxInvocations", advanced=True),
+    Field("model_latency_thresholds", f"{_STOPPING}.ModelLatencyThresholds", records(_THRESHOLD),
+          advanced=True),
+    Field("flat_invocations", f"{_STOPPING}.FlatInvocations", advanced=True),
+    Field("max_tests", f"{_INPUT}.ResourceLimit.MaxNumberOfTests", advanced=True),
+    Field("max_parallel_tests", f"{_INPUT}.ResourceLimit.MaxParallelOfTests", advanced=True),
+    Field("traffic_type", f"{TRAFFIC_PATH}.TrafficType"),
+    Field("phases", f"{TRAFFIC_PATH}.Phases", records(_PHASE), advanced=True),
+    Field("stairs", f"{TRAFFIC_PATH}.Stairs", record(_STAIRS), advanced=True),
+    # Both fill InputConfig.EndpointConfigurations, in this order; each reads back its own entries.
+    Field("hyperparameter_ranges", f"{_INPUT}.EndpointConfigurations", endpoint_configurations(),
+          advanced=True),
+    Field("serverless_configs", f"{_INPUT}.EndpointConfigurations",
+          serverless_configurations(_SERVERLESS), advanced=True),
+)
+
+# Keys whose presence makes the job Advanced, as in the SDK (plus irkit's extensions).
+ADVANCED_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.advanced)
+# The spec keys the request carries (the rest are local-only, see irkit.spec.validate).
+REQUEST_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.source == SPEC)
+
+
+# ---- spec -> request ---------------------------------------------------------------------------
 def request_from_spec(
     spec: Any,
     *,
@@ -38,301 +165,116 @@ def request_from_spec(
     """The exact CreateInferenceRecommendationsJob kwargs for ``spec`` (a JobSpec)."""
     if (model_name is None) == (model_package_version_arn is None):
         raise SpecError("model_name", "give exactly one of model_name or model_package_version_arn")
-    if model_name is not None and (
-        len(model_name) > 63 or not MODEL_NAME_PATTERN.fullmatch(model_name)
-    ):
-        raise SpecError("model_name", f"{model_name!r} is not a valid SageMaker model name")
-    if model_package_version_arn is not None and not MODEL_PACKAGE_ARN_PATTERN.fullmatch(
-        model_package_version_arn
-    ):
-        raise SpecError(
-            "model_package_version_arn", f"{model_package_version_arn!r} is not a model package ARN"
-        )
-    if not isinstance(role_arn, str) or not ROLE_ARN_PATTERN.fullmatch(role_arn):
-        raise SpecError(
-            "role_arn", f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)"
-        )
+    call = {"model_name": model_name, "model_package_version_arn": model_package_version_arn,
+            "role_arn": role_arn}
+    for f in FIELDS:
+        if f.source == CALL and f.check is not None and (f.required or call[f.key] is not None):
+            problem = f.check(call[f.key])
+            if problem:
+                raise SpecError(f.key, problem)
     spec.validate(target="sagemaker")
-    if not spec.job_name:
-        raise SpecError("job_name", "is required to render a SageMaker request")
+    return _render(FIELDS, lambda f: call[f.key] if f.source == CALL else getattr(spec, f.key))
 
-    container: dict[str, Any] = {
-        "Domain": spec.domain or SDK_DEFAULT_DOMAIN,
-        "Task": spec.task or SDK_DEFAULT_TASK,
-    }
-    if spec.framework:
-        container["Framework"] = spec.framework
-    payload: dict[str, Any] = {}
-    if spec.sample_payload_url:
-        payload["SamplePayloadUrl"] = spec.sample_payload_url
-    if spec.supported_content_types:
-        payload["SupportedContentTypes"] = list(spec.supported_content_types)
-    if payload:
-        container["PayloadConfig"] = payload
-    if spec.framework_version:
-        container["FrameworkVersion"] = spec.framework_version
-    if spec.nearest_model_name:
-        container["NearestModelName"] = spec.nearest_model_name
-    if spec.supported_instance_types:
-        container["SupportedInstanceTypes"] = list(spec.supported_instance_types)
-    if spec.endpoint_type:
-        container["SupportedEndpointType"] = spec.endpoint_type
 
-    input_config: dict[str, Any] = {"ContainerConfig": container}
-    if model_package_version_arn:
-        input_config["ModelPackageVersionArn"] = model_package_version_arn
-    else:
-        input_config["ModelName"] = model_name
-    if spec.job_duration_in_seconds:
-        input_config["JobDurationInSeconds"] = spec.job_duration_in_seconds
-    if spec.endpoints:
-        input_config["Endpoints"] = [{"EndpointName": name} for name in spec.endpoints]
+def traffic_request(traffic: Any) -> dict[str, Any] | None:
+    """IR's TrafficPattern (``{"TrafficType", "Phases" | "Stairs"}``) of a JobSpec or TrafficPattern.
 
-    request: dict[str, Any] = {
-        "JobName": spec.job_name,
-        "JobType": spec.job_type,
-        "RoleArn": role_arn,
-        "InputConfig": input_config,
-    }
-    if spec.job_type == "Advanced":
-        stopping = _stopping_conditions(spec)
-        if stopping:
-            request["StoppingConditions"] = stopping
-        limit = _resource_limit(spec)
-        if limit:
-            input_config["ResourceLimit"] = limit
-        traffic = _traffic_pattern(spec)
-        if traffic:
-            input_config["TrafficPattern"] = traffic
-        endpoint_configs = _endpoint_configurations(spec)
-        if endpoint_configs:
-            input_config["EndpointConfigurations"] = endpoint_configs
+    None when there is no traffic. The same table rows as :func:`request_from_spec`.
+    """
+    rows = tuple(f for f in FIELDS if f.path.startswith(TRAFFIC_PATH + "."))
+    rendered = _render(rows, lambda f: getattr(traffic, f.key, None))
+    return _lookup(rendered, TRAFFIC_PATH)[1]
+
+
+def _render(rows: tuple[Field, ...], value_of: Callable[[Field], Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {}
+    for f in rows:
+        value = value_of(f)
+        if _unset(value):
+            if f.required:
+                raise SpecError(f.key, "is required to render a SageMaker request")
+            if f.default is None:
+                continue
+            wire = f.default
+        else:
+            wire = f.convert.to_request(value)
+        _put(request, f.path, wire)
     return request
 
 
-def _stopping_conditions(spec: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if spec.max_invocations:
-        out["MaxInvocations"] = spec.max_invocations
-    if spec.model_latency_thresholds:
-        out["ModelLatencyThresholds"] = [
-            {"Percentile": t.percentile, "ValueInMilliseconds": t.value_in_milliseconds}
-            for t in spec.model_latency_thresholds
-        ]
-    if spec.flat_invocations:
-        out["FlatInvocations"] = spec.flat_invocations
-    return out
+def _unset(value: Any) -> bool:
+    return value is None or (isinstance(value, (tuple, list)) and not value)
 
 
-def _resource_limit(spec: Any) -> dict[str, Any]:
-    out = {}
-    if spec.max_tests:
-        out["MaxNumberOfTests"] = spec.max_tests
-    if spec.max_parallel_tests:
-        out["MaxParallelOfTests"] = spec.max_parallel_tests
-    return out
+def _put(request: dict[str, Any], path: str, wire: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = request
+    for name in parents:
+        node = node.setdefault(name, {})
+    if leaf in node and isinstance(node[leaf], list):
+        node[leaf].extend(wire)  # several fields share one list (EndpointConfigurations)
+    else:
+        node[leaf] = wire
 
 
-def _traffic_pattern(spec: Any) -> dict[str, Any] | None:
-    if spec.stairs is not None:
-        s = spec.stairs
-        return {
-            "TrafficType": "STAIRS",
-            "Stairs": {
-                "DurationInSeconds": s.duration_in_seconds,
-                "NumberOfSteps": s.number_of_steps,
-                "UsersPerStep": s.users_per_step,
-            },
-        }
-    if not spec.phases:
-        return None
-    phases = [
-        {
-            "DurationInSeconds": p.duration_in_seconds,
-            "InitialNumberOfUsers": p.initial_number_of_users,
-            "SpawnRate": p.spawn_rate,
-        }
-        for p in spec.phases
-    ]
-    return {"Phases": phases, "TrafficType": spec.traffic_type or "PHASES"}
-
-
-def _endpoint_configurations(spec: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for hp_range in spec.hyperparameter_ranges:
-        ranges = [
-            {"Name": name, "Value": list(values)} for name, values in hp_range.environment.items()
-        ]
-        for instance_type in hp_range.instance_types:
-            entry: dict[str, Any] = {"InstanceType": instance_type}
-            if ranges:
-                entry["EnvironmentParameterRanges"] = {
-                    "CategoricalParameterRanges": [dict(r) for r in ranges]
-                }
-            out.append(entry)
-    for serverless in spec.serverless_configs:
-        config = {
-            "MemorySizeInMB": serverless.memory_size_in_mb,
-            "MaxConcurrency": serverless.max_concurrency,
-        }
-        if serverless.provisioned_concurrency is not None:
-            config["ProvisionedConcurrency"] = serverless.provisioned_concurrency
-        out.append({"ServerlessConfig": config})
-    return out
-
-
-# ---- request -> spec -------------------------------------------------------------------------
-def request_target(request: Mapping[str, Any]) -> dict[str, str | None]:
+# ---- request -> spec ---------------------------------------------------------------------------
+def request_target(request: Mapping[str, Any]) -> dict[str, Any]:
     """The model and role a request names: ``model_name``, ``model_package_version_arn``, ``role_arn``."""
-    input_config = request.get("InputConfig", {})
-    return {
-        "model_name": input_config.get("ModelName"),
-        "model_package_version_arn": input_config.get("ModelPackageVersionArn"),
-        "role_arn": request.get("RoleArn"),
-    }
+    return {f.key: _lookup(request, f.path)[1] for f in FIELDS if f.source == CALL}
 
 
-def spec_from_request(request: Mapping[str, Any]) -> Any:
-    """Read a CreateInferenceRecommendationsJob request back into a JobSpec."""
-    from irkit.spec import JobSpec
+def spec_data_from_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The file-form spec (``JobSpec.from_dict`` input) a request describes.
 
-    _refuse_unknown(
-        "",
-        request,
-        (
-            "JobName",
-            "JobType",
-            "RoleArn",
-            "InputConfig",
-            "StoppingConditions",
-            *_IGNORED_REQUEST_KEYS,
-        ),
-    )
-    input_config = request.get("InputConfig") or {}
-    _refuse_unknown(
-        "InputConfig",
-        input_config,
-        (
-            "ModelName",
-            "ModelPackageVersionArn",
-            "JobDurationInSeconds",
-            "TrafficPattern",
-            "ResourceLimit",
-            "EndpointConfigurations",
-            "ContainerConfig",
-            "Endpoints",
-        ),
-    )
-    container = input_config.get("ContainerConfig") or {}
-    _refuse_unknown(
-        "InputConfig.ContainerConfig",
-        container,
-        (
-            "Domain",
-            "Task",
-            "Framework",
-            "FrameworkVersion",
-            "PayloadConfig",
-            "NearestModelName",
-            "SupportedInstanceTypes",
-            "SupportedEndpointType",
-        ),
-    )
-    payload = container.get("PayloadConfig") or {}
-    data: dict[str, Any] = {
-        "job_name": request.get("JobName"),
-        "framework": container.get("Framework"),
-        "framework_version": container.get("FrameworkVersion"),
-        "domain": None
-        if container.get("Domain") == SDK_DEFAULT_DOMAIN
-        else container.get("Domain"),
-        "task": None if container.get("Task") == SDK_DEFAULT_TASK else container.get("Task"),
-        "nearest_model_name": container.get("NearestModelName"),
-        "sample_payload_url": payload.get("SamplePayloadUrl"),
-        "supported_content_types": payload.get("SupportedContentTypes", ()),
-        "supported_instance_types": container.get("SupportedInstanceTypes", ()),
-        "endpoint_type": container.get("SupportedEndpointType"),
-        "job_duration_in_seconds": input_config.get("JobDurationInSeconds"),
-        "endpoints": [e["EndpointName"] for e in input_config.get("Endpoints", ())],
-    }
-    stopping = request.get("StoppingConditions") or {}
-    data["max_invocations"] = stopping.get("MaxInvocations")
-    data["flat_invocations"] = stopping.get("FlatInvocations")
-    data["model_latency_thresholds"] = [
-        {"percentile": t.get("Percentile"), "value_in_milliseconds": t.get("ValueInMilliseconds")}
-        for t in stopping.get("ModelLatencyThresholds", ())
-    ]
-    limit = input_config.get("ResourceLimit") or {}
-    data["max_tests"] = limit.get("MaxNumberOfTests")
-    data["max_parallel_tests"] = limit.get("MaxParallelOfTests")
-    traffic = input_config.get("TrafficPattern") or {}
-    data["traffic_type"] = traffic.get("TrafficType")
-    data["phases"] = [
-        {
-            "duration_in_seconds": p.get("DurationInSeconds"),
-            "initial_number_of_users": p.get("InitialNumberOfUsers"),
-            "spawn_rate": p.get("SpawnRate"),
-        }
-        for p in traffic.get("Phases", ())
-    ]
-    if "Stairs" in traffic:
-        s = traffic["Stairs"]
-        data["stairs"] = {
-            "duration_in_seconds": s.get("DurationInSeconds"),
-            "number_of_steps": s.get("NumberOfSteps"),
-            "users_per_step": s.get("UsersPerStep"),
-        }
-    data["hyperparameter_ranges"], data["serverless_configs"] = _read_endpoint_configurations(
-        input_config.get("EndpointConfigurations", ())
-    )
-    spec = JobSpec.from_dict({k: v for k, v in data.items() if v not in (None, [], ())})
-    if request.get("JobType") not in (None, spec.job_type):
-        raise SpecError(
-            "JobType",
-            f"request says {request.get('JobType')} but its fields make a {spec.job_type} job",
-        )
-    return spec
-
-
-def _read_endpoint_configurations(
-    entries: Any,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Group consecutive instance types that share env ranges back into one hyperparameter range."""
-    ranges: list[dict[str, Any]] = []
-    serverless: list[dict[str, Any]] = []
-    previous_env: dict[str, list[str]] | None = None
-    for i, entry in enumerate(entries):
-        _refuse_unknown(
-            f"InputConfig.EndpointConfigurations[{i}]",
-            entry,
-            ("InstanceType", "ServerlessConfig", "EnvironmentParameterRanges"),
-        )
-        if "ServerlessConfig" in entry:
-            c = entry["ServerlessConfig"]
-            item = {
-                "memory_size_in_mb": c.get("MemorySizeInMB"),
-                "max_concurrency": c.get("MaxConcurrency"),
-            }
-            if "ProvisionedConcurrency" in c:
-                item["provisioned_concurrency"] = c["ProvisionedConcurrency"]
-            serverless.append(item)
+    Unknown request members are SpecErrors naming their dotted path.
+    """
+    _refuse_unknown("", request, _tree())
+    data: dict[str, Any] = {}
+    for f in FIELDS:
+        found, wire = _lookup(request, f.path)
+        if f.source != SPEC or not found or (f.default is not None and wire == f.default):
             continue
-        params = (entry.get("EnvironmentParameterRanges") or {}).get(
-            "CategoricalParameterRanges", ()
-        )
-        env = {p["Name"]: list(p["Value"]) for p in params}
-        if ranges and env == previous_env:
-            ranges[-1]["instance_types"].append(entry.get("InstanceType"))
-        else:
-            ranges.append({"instance_types": [entry.get("InstanceType")], **env})
-        previous_env = env
-    return ranges, serverless
+        value = f.convert.from_request(f.path, wire)
+        if not _unset(value):
+            data[f.key] = value
+    return data
 
 
-def _refuse_unknown(where: str, data: Any, allowed: tuple[str, ...]) -> None:
+def check_derived(request: Mapping[str, Any], spec: Any) -> None:
+    """The request's derived members (JobType) must be what the spec read from it implies."""
+    for f in FIELDS:
+        found, wire = _lookup(request, f.path)
+        if f.source == DERIVED and found and wire != getattr(spec, f.key):
+            raise SpecError(f.path, f"request says {wire} but its fields make a {getattr(spec, f.key)} job")
+
+
+def _lookup(data: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    node: Any = data
+    for name in path.split("."):
+        if not isinstance(node, Mapping) or name not in node:
+            return False, None
+        node = node[name]
+    return True, node
+
+
+def _tree() -> dict[str, Any]:
+    """The request's structure as nested dicts; a leaf (None) is a member a Convert reads."""
+    tree: dict[str, Any] = {key: None for key in IGNORED_REQUEST_KEYS}
+    for f in FIELDS:
+        *parents, leaf = f.path.split(".")
+        node = tree
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = None
+    return tree
+
+
+def _refuse_unknown(where: str, data: Any, tree: Mapping[str, Any]) -> None:
     if not isinstance(data, Mapping):
         raise SpecError(where or "request", "expected a mapping")
-    for key in data:
-        if key not in allowed:
-            field = f"{where}.{key}" if where else key
-            raise SpecError(field, "is not supported by irkit job specs")
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in tree:
+            raise SpecError(path, "is not supported by irkit job specs")
+        if tree[key] is not None:
+            _refuse_unknown(path, value, tree[key])

@@ -18,6 +18,13 @@ Semantics (SageMaker Inference Recommender's, exactly):
 A STAIRS step is one result step. A PHASES phase is cut into windows of ``window_s`` (default
 ``DEFAULT_WINDOW_S``, or the whole phase when it is shorter) so its curve has points; a window's
 ``users`` is the target at its last instant (the most users it had).
+
+A job with neither phases nor stairs (a Default job) runs :data:`DEFAULT_STAIRS` locally
+(:func:`job_traffic`). :func:`timeline` gives the corner points a preview draws: a phase is the ramp
+``initial + spawn_rate * s / 60`` (:func:`phase_ramp`) and :func:`users_at` is that ramp's floor.
+
+Everything that needs users over time, durations or steps calls this module: the Locust shape, the
+load generator's windows, the runner, ``charts.traffic_preview`` and the traffic panel.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+from irkit.spec.parts import Stairs, TrafficPattern
 
 DEFAULT_WINDOW_S = 10.0  # PHASES are reported in windows this long (or the phase, if shorter)
 SPAWN_AT_ONCE_PER_S = 100.0  # Locust users/s used for a jump in the target: lands within a tick
@@ -34,6 +43,10 @@ SECONDS_PER_MINUTE = 60.0
 TRAFFIC_PHASES = "PHASES"
 TRAFFIC_STAIRS = "STAIRS"
 TRAFFIC_OPEN_LOOP = "OPEN_LOOP"
+
+# The traffic of a Default job (no phases/stairs in the spec) on the local backend: 4 stairs of
+# 15 s, +1 user each. SageMaker picks its own for a Default job.
+DEFAULT_STAIRS = {"duration_in_seconds": 15, "number_of_steps": 4, "users_per_step": 1}
 
 
 @dataclass(frozen=True)
@@ -69,11 +82,15 @@ def locust_spawn_rate(spawn_rate_per_minute: float) -> float:
     return float(spawn_rate_per_minute) / SECONDS_PER_MINUTE
 
 
+def phase_ramp(phase: Any, seconds_into_phase: float) -> float:
+    """The ramp of an IR phase: ``initial + spawn_rate * s / 60`` users (fractional), s >= 0."""
+    initial = float(_field(phase, "initial_number_of_users"))
+    return initial + locust_spawn_rate(_field(phase, "spawn_rate")) * max(0.0, seconds_into_phase)
+
+
 def phase_users(phase: Any, seconds_into_phase: float) -> int:
-    """Users of an IR phase ``seconds_into_phase`` after it started: initial + spawn_rate per minute."""
-    initial = int(_field(phase, "initial_number_of_users"))
-    added = math.floor(locust_spawn_rate(_field(phase, "spawn_rate")) * max(0.0, seconds_into_phase) + 1e-9)
-    return initial + added
+    """Users of an IR phase ``seconds_into_phase`` after it started: the floor of its ramp."""
+    return math.floor(phase_ramp(phase, seconds_into_phase) + 1e-9)
 
 
 def traffic_kind(traffic: Any) -> str:
@@ -92,8 +109,21 @@ def _phases(traffic: Any) -> Sequence[Any]:
     return tuple(_field(traffic, "phases") or ()) if _has(traffic, "phases") else ()
 
 
+def default_traffic() -> TrafficPattern:
+    """The traffic a Default job runs locally: :data:`DEFAULT_STAIRS`."""
+    return TrafficPattern(TRAFFIC_STAIRS, (), Stairs(**DEFAULT_STAIRS))
+
+
+def job_traffic(spec: Any) -> TrafficPattern:
+    """The traffic a job runs: ``spec.traffic()``, or :func:`default_traffic` for a Default job."""
+    traffic = spec.traffic()
+    return default_traffic() if traffic is None else traffic
+
+
 def total_seconds(traffic: Any) -> float:
-    """How long the pattern runs: the sum of its phases, or steps x step length."""
+    """How long the pattern runs: the sum of its phases, or steps x step length (None: 0)."""
+    if traffic is None:
+        return 0.0
     if traffic_kind(traffic) == TRAFFIC_STAIRS:
         stairs = _field(traffic, "stairs")
         return float(_field(stairs, "duration_in_seconds")) * int(_field(stairs, "number_of_steps"))
@@ -155,6 +185,44 @@ def step_windows(traffic: Any, window_s: float = DEFAULT_WINDOW_S) -> list[StepW
             offset += duration
         start += length
     return windows
+
+
+class TimelinePoint(NamedTuple):
+    """A corner of the users-over-time line: ``(seconds, users, segment)``, segment "phase 1"/"step 2"."""
+
+    seconds: float
+    users: float
+    segment: str
+
+
+def timeline(traffic: Any) -> list[TimelinePoint]:
+    """The corner points of users over time, in time order: what a preview draws between.
+
+    STAIRS: each step's start and end at its users. PHASES: each phase's ramp from its start to its
+    end (:func:`phase_ramp`; the users the load shape runs are its floor, :func:`users_at`).
+    """
+    points: list[TimelinePoint] = []
+    if traffic_kind(traffic) == TRAFFIC_STAIRS:
+        for window in step_windows(traffic):
+            label = f"step {window.index + 1}"
+            points += [TimelinePoint(window.start_s, float(window.users), label),
+                       TimelinePoint(window.end_s, float(window.users), label)]
+        return points
+    start = 0.0
+    for i, phase in enumerate(_phases(traffic)):
+        length = float(_field(phase, "duration_in_seconds"))
+        label = f"phase {i + 1}"
+        points += [TimelinePoint(start, phase_ramp(phase, 0.0), label),
+                   TimelinePoint(start + length, round(phase_ramp(phase, length), 3), label)]
+        start += length
+    return points
+
+
+def run_seconds(traffic: Any, open_loop: Any = None) -> float:
+    """How long a load test runs: its open-loop rates (one window each) when given, else its traffic."""
+    if open_loop is not None:
+        return float(len(_field(open_loop, "rates_per_second")) * float(_field(open_loop, "duration_in_seconds")))
+    return total_seconds(traffic)
 
 
 def open_loop_windows(open_loop: Any, generators: int = 1) -> list[StepWindow]:

@@ -7,6 +7,8 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
+from irkit.spec import traffic as shapes
+
 from ._common import Panel, chart_html, message_html, readable_error
 
 PHASES, STAIRS = "PHASES", "STAIRS"
@@ -18,29 +20,9 @@ def _int() -> dict[str, Any]:
 def users_over_time(
     traffic_type: str, phases: list[dict[str, int]], stairs: dict[str, int]
 ) -> list[dict[str, float]]:
-    """Points (seconds, users) of the load shape; spawn rates are users added per minute, as in IR."""
-    points: list[dict[str, float]] = []
-    if traffic_type == STAIRS:
-        for k in range(stairs["number_of_steps"]):
-            users = (k + 1) * stairs["users_per_step"]
-            start = float(k * stairs["duration_in_seconds"])
-            points += [
-                {"seconds": start, "users": users},
-                {"seconds": start + stairs["duration_in_seconds"], "users": users},
-            ]
-        return points
-    start = 0.0
-    for phase in phases:
-        end_users = (
-            phase["initial_number_of_users"]
-            + phase["spawn_rate"] * phase["duration_in_seconds"] / 60
-        )
-        points += [
-            {"seconds": start, "users": phase["initial_number_of_users"]},
-            {"seconds": start + phase["duration_in_seconds"], "users": round(end_users, 2)},
-        ]
-        start += phase["duration_in_seconds"]
-    return points
+    """Points (seconds, users) of the load shape (``irkit.spec.traffic.timeline``), as in IR."""
+    traffic = {"stairs": stairs} if traffic_type == STAIRS else {"phases": phases}
+    return [{"seconds": p.seconds, "users": p.users} for p in shapes.timeline(traffic)]
 
 
 def traffic_chart(traffic_type: str, phases: list[dict[str, int]], stairs: dict[str, int]) -> Any:

@@ -171,3 +171,99 @@ def test_unsupported_request_key_is_named():
     with pytest.raises(SpecError) as err:
         JobSpec.from_request(bad)
     assert err.value.field == "InputConfig.VpcConfig"
+
+
+def test_every_spec_key_is_in_the_field_table_or_local_only():
+    """A new spec key must be given a request row (irkit.spec.request.FIELDS) or be declared local-only."""
+    from dataclasses import fields
+
+    from irkit.spec.request import FIELDS, REQUEST_KEYS, SPEC
+    from irkit.spec.validate import LOCAL_ONLY_KEYS
+
+    spec_keys = {f.name for f in fields(JobSpec)}
+    not_sent = spec_keys - set(REQUEST_KEYS)
+    assert not_sent == {*LOCAL_ONLY_KEYS, "target_models"}, "add the key to request.FIELDS or LOCAL_ONLY_KEYS"
+    assert {f.key for f in FIELDS if f.source == SPEC} <= spec_keys
+    paths = [f.path for f in FIELDS]
+    shared = {p for p in paths if paths.count(p) > 1}
+    assert shared == {"InputConfig.EndpointConfigurations"}  # the one list two keys fill
+
+
+def test_advanced_keys_come_from_the_table():
+    from irkit.spec import ADVANCED_KEYS
+
+    assert set(ADVANCED_KEYS) == {
+        "hyperparameter_ranges", "phases", "stairs", "max_invocations", "model_latency_thresholds",
+        "flat_invocations", "max_tests", "max_parallel_tests", "serverless_configs"}  # the SDK's, plus ours
+
+
+def test_every_table_row_round_trips():
+    """Between them the two examples set every request key; each comes back unchanged."""
+    from irkit.backends.sagemaker.request_check import validate_request
+    from irkit.spec.request import REQUEST_KEYS
+
+    stairs = {**ADVANCED_SPEC, "job_name": "all-keys", "framework_version": "2.11", "domain": "COMPUTER_VISION",
+              "task": "IMAGE_CLASSIFICATION", "nearest_model_name": "resnet50", "endpoint_type": "RealTime",
+              "supported_instance_types": ["ml.c5.xlarge"], "traffic_type": "STAIRS", "phases": [],
+              "stairs": {"duration_in_seconds": 120, "number_of_steps": 3, "users_per_step": 2},
+              "flat_invocations": "Continue", "endpoints": ["an-endpoint"], "max_tests": 3, "max_parallel_tests": 1,
+              "hyperparameter_ranges": [{"instance_types": ["ml.c5.xlarge"], "OMP_NUM_THREADS": [1, 2]}],
+              "serverless_configs": [{"memory_size_in_mb": 1024, "max_concurrency": 2,
+                                      "provisioned_concurrency": 1}]}
+    covered = set()
+    for spec_dict in (ADVANCED_SPEC, stairs):
+        spec = JobSpec.from_dict(spec_dict)
+        covered |= set(spec.to_dict())
+        request = spec.to_request(model_name="my-model", role_arn=ROLE)
+        validate_request(copy.deepcopy(request))
+        assert JobSpec.from_request(request) == spec
+    assert set(REQUEST_KEYS) <= covered
+
+
+def test_request_target_reads_the_call_fields():
+    from irkit.spec.request import request_target
+
+    request = JobSpec.from_dict(DEFAULT_SPEC).to_request(model_name="my-model", role_arn=ROLE)
+    assert request_target(request) == {"model_name": "my-model", "model_package_version_arn": None,
+                                       "role_arn": ROLE}
+
+
+@pytest.mark.parametrize("where, value, field", [
+    (("InputConfig", "TrafficPattern"), {"TrafficType": "PHASES", "Phases": [
+        {"DurationInSeconds": 120, "InitialNumberOfUsers": 1, "SpawnRate": 1, "Shape": "ramp"}]},
+     "InputConfig.TrafficPattern.Phases[0].Shape"),
+    (("InputConfig", "EndpointConfigurations"), [{"InstanceType": "ml.c5.xlarge",
+                                                  "InferenceSpecificationName": "x"}],
+     "InputConfig.EndpointConfigurations[0].InferenceSpecificationName"),
+    (("InputConfig", "EndpointConfigurations"), [{"ServerlessConfig": {"MemorySizeInMB": 1024,
+                                                                       "MaxConcurrency": 1, "Bursty": 1}}],
+     "InputConfig.EndpointConfigurations[0].ServerlessConfig.Bursty"),
+    (("InputConfig", "Endpoints"), [{"EndpointName": "e", "Region": "x"}], "InputConfig.Endpoints[0].Region"),
+    (("StoppingConditions",), {"MaxInvocations": 1, "Other": 1}, "StoppingConditions.Other"),
+    (("InputConfig", "ContainerConfig"), "TENSORFLOW", "InputConfig.ContainerConfig"),
+])
+def test_unsupported_nested_member_is_named(where, value, field):
+    bad = copy.deepcopy(DEFAULT_REQUEST)
+    node = bad
+    for name in where[:-1]:
+        node = node[name]
+    node[where[-1]] = value
+    with pytest.raises(SpecError) as err:
+        JobSpec.from_request(bad)
+    assert err.value.field == field
+
+
+def test_job_type_that_the_fields_contradict_is_named():
+    bad = copy.deepcopy(DEFAULT_REQUEST)
+    bad["JobType"] = "Advanced"
+    with pytest.raises(SpecError) as err:
+        JobSpec.from_request(bad)
+    assert err.value.field == "JobType" and "Default" in str(err.value)
+
+
+def test_sdk_defaults_are_sent_and_read_back_as_unset():
+    request = JobSpec.from_dict(DEFAULT_SPEC).to_request(model_name="m", role_arn=ROLE)
+    container = request["InputConfig"]["ContainerConfig"]
+    assert (container["Domain"], container["Task"]) == ("MACHINE_LEARNING", "OTHER")
+    back = JobSpec.from_request(request)
+    assert back.domain is None and back.task is None

@@ -1,4 +1,4 @@
-"""IR's traffic arithmetic (shapes.py) checked against the service's semantics, without running anything."""
+"""IR's traffic arithmetic (irkit.spec.traffic) checked against the service's semantics, without running anything."""
 
 from __future__ import annotations
 
@@ -90,3 +90,40 @@ def test_shapes_does_not_import_locust():
     assert "locust" not in sys.modules or not hasattr(shapes, "locust")
     source = open(shapes.__file__, encoding="utf-8").read()
     assert "import locust" not in source and "from locust" not in source
+
+
+def test_phase_users_are_the_floor_of_the_ramp_the_timeline_draws():
+    traffic = phases((45, 2, 2), (30, 5, 7))  # 45 s at +2/min ends between two users
+    points = shapes.timeline(traffic)
+    assert [tuple(p) for p in points] == [
+        (0.0, 2.0, "phase 1"), (45.0, 3.5, "phase 1"), (45.0, 5.0, "phase 2"), (75.0, 8.5, "phase 2")]
+    for (t0, u0, _), (t1, u1, _) in zip(points[::2], points[1::2], strict=True):
+        for k in range(1, 40):
+            t = t0 + (t1 - t0) * k / 40
+            line = u0 + (u1 - u0) * (t - t0) / (t1 - t0)
+            assert shapes.users_at(traffic, t) == int(line + 1e-9)
+
+
+def test_stairs_timeline_is_flat_per_step_and_matches_the_windows():
+    traffic = stairs(20, 3, 2)
+    points = shapes.timeline(traffic)
+    assert [tuple(p) for p in points] == [
+        (0.0, 2.0, "step 1"), (20.0, 2.0, "step 1"), (20.0, 4.0, "step 2"), (40.0, 4.0, "step 2"),
+        (40.0, 6.0, "step 3"), (60.0, 6.0, "step 3")]
+    assert points[-1].seconds == shapes.total_seconds(traffic)
+
+
+def test_default_traffic_is_the_default_stairs_and_a_default_job_runs_it():
+    from irkit.spec import JobSpec
+
+    default = shapes.default_traffic()
+    assert default.traffic_type == "STAIRS" and default.stairs.to_dict() == shapes.DEFAULT_STAIRS
+    assert shapes.job_traffic(JobSpec.from_dict({"supported_instance_types": ["local.cpu1"]})) == default
+    spec = JobSpec.from_dict({"phases": [{"duration_in_seconds": 30, "initial_number_of_users": 1, "spawn_rate": 2}]})
+    assert shapes.job_traffic(spec) == spec.traffic()
+
+
+def test_run_seconds_counts_open_loop_rates_else_the_traffic():
+    assert shapes.run_seconds(stairs(15, 4, 1)) == 60
+    assert shapes.run_seconds(None) == 0.0
+    assert shapes.run_seconds(stairs(15, 4, 1), {"rates_per_second": [1, 2, 3], "duration_in_seconds": 5}) == 15

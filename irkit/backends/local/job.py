@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from irkit import states
-from irkit.backends.local.runner import default_traffic, run_config, run_endpoint
+from irkit.backends.local.runner import run_config, run_endpoint
 from irkit.load import describe
 from irkit.load.drive import ConfigOutcome, LoadSettings
 from irkit.package.payload import extract_payload, guess_content_type
+from irkit.spec.request import traffic_request
+from irkit.spec.traffic import job_traffic
 from irkit.store import Store
 
 STOPPED_REASON = "stopped before the end; a resume runs it again"
@@ -51,7 +53,7 @@ def load_settings(spec: Any, meta: dict[str, Any], workdir: Path) -> LoadSetting
     return LoadSettings(
         payload_path=payload,
         content_type=content_type,
-        traffic=spec.traffic() or default_traffic(),
+        traffic=job_traffic(spec),
         threshold_ms=threshold.value_in_milliseconds if threshold else None,
         percentile=threshold.percentile if threshold else "P95",
         flat_invocations=spec.flat_invocations,
@@ -208,16 +210,8 @@ def input_config(spec: Any, meta: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if spec.job_duration_in_seconds:
         out["JobDurationInSeconds"] = spec.job_duration_in_seconds
-    traffic = spec.traffic()
-    if traffic is not None:
-        pattern: dict[str, Any] = {"TrafficType": traffic.traffic_type}
-        if traffic.stairs is not None:
-            s = traffic.stairs
-            pattern["Stairs"] = {"DurationInSeconds": s.duration_in_seconds, "NumberOfSteps": s.number_of_steps,
-                                 "UsersPerStep": s.users_per_step}
-        else:
-            pattern["Phases"] = [{"InitialNumberOfUsers": p.initial_number_of_users, "SpawnRate": p.spawn_rate,
-                                  "DurationInSeconds": p.duration_in_seconds} for p in traffic.phases]
+    pattern = traffic_request(spec)  # IR's casing, from the same table as to_request
+    if pattern is not None:
         out["TrafficPattern"] = pattern
     if meta.get("endpoint_url"):
         out["Endpoints"] = [{"EndpointName": meta.get("endpoint_name") or describe.endpoint_name_for(meta["endpoint_url"])}]

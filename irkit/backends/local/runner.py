@@ -28,24 +28,6 @@ __all__ = ["ConfigOutcome", "LoadSettings", "check_target_folder", "drive_load",
 log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT_S = 60.0
-# The traffic of a Default job (no phases/stairs in the spec): 4 stairs of 15 s, +1 user each.
-DEFAULT_STAIRS = {"duration_in_seconds": 15, "number_of_steps": 4, "users_per_step": 1}
-
-
-def traffic_duration_s(traffic: Any) -> float:
-    """How long a traffic pattern runs, from its phases or stairs."""
-    if traffic is None:
-        return 0.0
-    if getattr(traffic, "stairs", None) is not None:
-        stairs = traffic.stairs
-        return float(stairs.duration_in_seconds * stairs.number_of_steps)
-    return float(sum(p.duration_in_seconds for p in getattr(traffic, "phases", ())))
-
-
-def default_traffic() -> Any:
-    from irkit.spec import Stairs, TrafficPattern
-
-    return TrafficPattern("STAIRS", (), Stairs(**DEFAULT_STAIRS))
 
 
 def send_preflight(url: str, body: bytes, content_type: str, timeout: float = PREFLIGHT_TIMEOUT_S,
