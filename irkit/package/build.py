@@ -6,7 +6,7 @@
 - :func:`build_payload_tarball` writes ``payload.tar.gz`` with one or more sample request bodies
   (see :data:`SAMPLE_KINDS`): a bare nested JSON list (what the public IR example sends),
   ``{"instances": ...}``, a ``.npy`` array or a JPEG.
-- :func:`inspect` checks either archive, or a folder holding both (see :mod:`irkit.package.inspection`).
+- :func:`inspect` (from :mod:`irkit.package.inspection`) checks either archive, or a folder holding both.
 - :func:`safe_extract` extracts an archive after refusing hostile members (see :mod:`irkit.package.archive`).
 """
 
@@ -17,13 +17,12 @@ import json
 import logging
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from irkit.errors import PackagingError
 from irkit.package.archive import build_tarball, safe_extract
-
-if TYPE_CHECKING:
-    from irkit.package.inspection import InspectionReport
+from irkit.package.inspection import inspect  # re-exported: callers use irkit.package.build.inspect
+from irkit.package.layout import CONTAINER_TF_MAX, MODEL_TARBALL, PAYLOAD_TARBALL, SERVING_SIGNATURE  # noqa: F401
 
 __all__ = [
     "CONTAINER_TF_MAX",
@@ -39,11 +38,6 @@ __all__ = [
     "safe_extract",
 ]
 
-MODEL_TARBALL = "model.tar.gz"
-PAYLOAD_TARBALL = "payload.tar.gz"
-SERVING_SIGNATURE = "serving_default"
-# Newest TensorFlow inference image SageMaker (Python SDK 2.257) knows; local TF is newer.
-CONTAINER_TF_MAX = "2.19"
 JSON_DECIMALS = 3  # JSON samples round preprocessed pixels: ~1.3 MB instead of ~3 MB
 
 
@@ -187,10 +181,3 @@ def build_payload_tarball(
             (Path(tmp) / name).write_bytes(body)
             entries.append((name, Path(tmp) / name))
         return build_tarball(out, entries)
-
-
-def inspect(path: str | Path, framework_version: str | None = None) -> InspectionReport:
-    """Check a model.tar.gz, a payload.tar.gz, or a folder holding both; see :mod:`irkit.package.inspection`."""
-    from irkit.package.inspection import inspect_path
-
-    return inspect_path(path, framework_version=framework_version)

@@ -19,11 +19,16 @@ from typing import Any
 
 from irkit.errors import PackagingError
 from irkit.package.archive import is_tarball, read_member, safe_extract, safe_members
-from irkit.package.build import CONTAINER_TF_MAX, MODEL_TARBALL, PAYLOAD_TARBALL, SERVING_SIGNATURE
+from irkit.package.layout import (
+    CONTAINER_TF_MAX,
+    CONTENT_TYPES_BY_SUFFIX,
+    MAX_BODY_BYTES,
+    MODEL_TARBALL,
+    PAYLOAD_TARBALL,
+    SERVING_SIGNATURE,
+)
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time invocation payload limit
-CONTENT_TYPES = {".json": "application/json", ".npy": "application/x-npy", ".jpg": "image/jpeg",
-                 ".jpeg": "image/jpeg", ".png": "image/png"}
+CONTENT_TYPES = CONTENT_TYPES_BY_SUFFIX
 _VERSION_RE = re.compile(r"^(?:[^/]+/)?(\d+)/saved_model\.pb$")
 
 
@@ -94,6 +99,11 @@ def framework_warnings(framework_version: str | None) -> list[str]:
                      f"{chosen} (its TF inference images stop at {CONTAINER_TF_MAX}); choose another with "
                      f"framework_version= / --framework-version, and test that the SavedModel loads there")
     return notes
+
+
+def inspect(path: str | Path, framework_version: str | None = None) -> InspectionReport:
+    """Check a model.tar.gz, a payload.tar.gz, or a folder holding both (``irkit.package.inspect``)."""
+    return inspect_path(path, framework_version=framework_version)
 
 
 def inspect_path(path: str | Path, framework_version: str | None = None) -> InspectionReport:

@@ -11,14 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from irkit.errors import PackagingError
-
-CONTENT_TYPES_BY_SUFFIX = {
-    ".json": "application/json",
-    ".npy": "application/x-npy",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-}
+from irkit.package.layout import CONTENT_TYPES_BY_SUFFIX
 
 
 def local_path(url: str | Path) -> Path:
