@@ -1,38 +1,28 @@
 """No import cycle touches irkit.spec or irkit.package, counting function-level imports.
 
-TYPE_CHECKING-only imports and a package ``__init__``'s re-exports do not count (import_graph.py).
+Uses the architecture test's import graph (tests/test_layers.py: TYPE_CHECKING-only imports and
+package ``__init__`` re-exports do not count; a name imported from a package is followed to the
+submodule defining it). That test checks all of irkit; this one holds spec/ and package/ to it now.
 """
 
 from __future__ import annotations
 
-from import_graph import cycles_touching, import_graph
+from test_layers import cycles, graph  # tests/ is on sys.path through tests/conftest.py
+
+MINE = ("irkit.spec", "irkit.package")
 
 
 def test_spec_and_package_have_no_import_cycle():
-    assert cycles_touching(("irkit.spec", "irkit.package")) == []
+    touching = [c for c in cycles(graph()) if any(m.startswith(MINE) for m in c)]
+    assert touching == []
 
 
 def test_request_and_inspection_sit_below_jobspec_and_build():
-    edges = {(e.source, e.target) for e in import_graph()}
-    assert ("irkit.spec.jobspec", "irkit.spec.request") in edges
-    assert not any(s == "irkit.spec.request" and t.startswith("irkit.spec.jobspec") for s, t in edges)
-    assert ("irkit.package.inspection", "irkit.package.layout") in edges
-    assert ("irkit.package.inspection", "irkit.package.build") not in edges
-    assert not any(s.startswith(("irkit.spec", "irkit.package")) and t.startswith("irkit.backends")
-                   for s, t in edges)
-
-
-def test_the_checker_counts_function_level_imports_through_reexports(tmp_path):
-    pkg = tmp_path / "demo"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("from demo.a import A\nfrom demo.b import B\n")
-    (pkg / "a.py").write_text("from demo.b import B\nclass A: ...\n")
-    (pkg / "b.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from demo.c import C\n"
-        "class B:\n    def make(self):\n        from demo import A\n        return A()\n")
-    (pkg / "c.py").write_text("from demo.b import B\n")
-    edges = import_graph("demo", root=tmp_path)
-    assert {(e.source, e.target, e.function_level) for e in edges} == {
-        ("demo.a", "demo.b", False), ("demo.b", "demo.a", True), ("demo.c", "demo.b", False)}
-    assert cycles_touching(("demo.a",), "demo", tmp_path) == [["demo.a", "demo.b"]]
-    assert cycles_touching(("demo.c",), "demo", tmp_path) == []
+    edges = graph()
+    assert "irkit.spec.request" in edges["irkit.spec.jobspec"]
+    assert "irkit.spec.jobspec" not in edges["irkit.spec.request"]
+    assert "irkit.package.inspection" in edges["irkit.package.build"]
+    assert "irkit.package.build" not in edges["irkit.package.inspection"]
+    assert "irkit.package.layout" in edges["irkit.package.inspection"]
+    # the traffic arithmetic sits low: it needs only the parts
+    assert edges["irkit.spec.traffic"] <= {"irkit.spec.parts"}
