@@ -5,12 +5,12 @@ locustfile=RUNTIME_LOCUSTFILE, extra_config={"sagemaker_runtime": {...}})``), ne
 Locust is imported FIRST: it monkey-patches the process with gevent, and importing it after boto3 or
 urllib3 crashes (RecursionError in ssl).
 
-Everything but the request itself comes from the local locustfile, imported as a module so Locust
-does not see its user classes: the step timeline, PHASES/STAIRS ``TrafficShape`` (shapes.py), the
-per-step HdrHistograms fed by Locust's ``request`` event (hdr.py), the worker -> master merge and the
-JSON-lines steps file ``run_load`` tails. The users here only time ``invoke_endpoint`` and fire the
-``request`` event with the exact latency (``time.perf_counter``, no retries: botocore's retries would
-hide throttling and add their back-off to the latency).
+Everything but the request itself comes from ``irkit.load.locust_timeline`` (the Locust side both
+locustfiles share): the step timeline, the PHASES/STAIRS ``TrafficShape``, the per-step
+HdrHistograms fed by Locust's ``request`` event, the worker -> master merge, the open-loop arrivals
+and the JSON-lines steps file ``run_load`` tails. The users here only time ``invoke_endpoint`` and
+fire the ``request`` event with the exact latency (``time.perf_counter``, no retries: botocore's
+retries would hide throttling and add their back-off to the latency).
 
 Config keys (under ``sagemaker_runtime`` in ``$IRKIT_LOAD_CONFIG``): ``endpoint_name``, ``region``,
 ``endpoint_url`` (moto or a VPC endpoint; None = AWS), ``accept``, ``target_models`` (the spec's
@@ -22,18 +22,23 @@ from __future__ import annotations
 # ruff: noqa: I001, E402  # the import order is the point: locust before anything that loads urllib3
 import locust  # noqa: F401  # first: gevent's monkey-patching must precede boto3/urllib3
 from locust import User, constant, events, task
-from locust.runners import WorkerRunner
 
 import time
-import zlib
-from collections.abc import Callable
 from typing import Any
 
-import gevent
 import gevent.lock
 
-from irkit.load import locustfile as local_locustfile
-from irkit.load.locustfile import TIMELINE, TrafficShape  # noqa: F401  # Locust picks the shape up here
+from irkit.load.locust_timeline import (  # noqa: F401  # TrafficShape: Locust picks the shape up here
+    CONTEXT_CONTAINER,
+    CONTEXT_MODEL,
+    CONTEXT_SCHEDULED,
+    TIMELINE,
+    TrafficShape,
+    run_arrivals,
+    seed_offset,
+    target_sampler,
+    wait_for_config,
+)
 
 import boto3  # after locust, on purpose
 from botocore.config import Config
@@ -43,9 +48,6 @@ MAX_POOL_CONNECTIONS = 1000  # one boto3 client per process, shared by all its u
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 70.0  # SageMaker answers within 60 s or fails the invocation
 REQUEST_TYPE = "invoke_endpoint"
-CONTEXT_MODEL = "irkit_model"  # request-event context keys the per-model tallies read
-CONTEXT_CONTAINER = "irkit_container"
-CONTEXT_SCHEDULED = "irkit_scheduled"
 
 
 class RuntimeInvoker:
@@ -63,7 +65,7 @@ class RuntimeInvoker:
         self.client = boto3.session.Session().client(
             "sagemaker-runtime", region_name=runtime.get("region"), endpoint_url=runtime.get("endpoint_url"),
             config=botocore_config)
-        self.pick = _target_sampler(runtime.get("target_models"), int(runtime.get("seed") or 0) + seed_offset)
+        self.pick = target_sampler(runtime.get("target_models"), int(runtime.get("seed") or 0) + seed_offset)
 
     def invoke(self, scheduled: float | None = None) -> None:
         """One ``invoke_endpoint`` call, timed and reported through Locust's ``request`` event."""
@@ -92,16 +94,6 @@ class RuntimeInvoker:
                             context=context, exception=exception)
 
 
-def _target_sampler(target_models: Any, seed: int) -> Callable[[], tuple[str | None, str | None]]:
-    """``() -> (model, container)``: from ``irkit.spec.popularity`` when the spec has target_models."""
-    if not target_models:
-        return lambda: (None, None)
-    from irkit.spec.popularity import Popularity
-
-    sampler: Callable[[], tuple[str | None, str | None]] = Popularity.from_spec(target_models).sampler(seed)
-    return sampler
-
-
 _INVOKER: RuntimeInvoker | None = None
 _INVOKER_LOCK = gevent.lock.Semaphore()  # client creation may yield (credentials over HTTP): build it once
 
@@ -115,10 +107,7 @@ def invoker(environment: Any) -> RuntimeInvoker:
         if _INVOKER is not None:
             return _INVOKER
         assert TIMELINE.config is not None
-        offset = 0
-        if isinstance(environment.runner, WorkerRunner):  # the same offset the local locustfile uses
-            offset = zlib.crc32(str(environment.runner.client_id).encode()) % 10_000
-        _INVOKER = RuntimeInvoker(TIMELINE.config, seed_offset=offset)
+        _INVOKER = RuntimeInvoker(TIMELINE.config, seed_offset=seed_offset(environment))
     return _INVOKER
 
 
@@ -129,29 +118,15 @@ class ClosedLoopUser(User):
 
     @task
     def invoke(self) -> None:
-        if TIMELINE.config is None:
-            gevent.sleep(0.05)
-            return
-        invoker(self.environment).invoke()
+        if wait_for_config():
+            invoker(self.environment).invoke()
 
 
 class OpenLoopUser(User):
-    """A Poisson source over invoke_endpoint: the local locustfile's schedule, latency from send time."""
+    """A Poisson source over invoke_endpoint: the shared open-loop schedule, latency from send time."""
 
     wait_time = constant(0)
 
-    def on_start(self) -> None:
-        self.in_flight = 0
-
-    def _send(self, scheduled: float, index: int) -> None:
-        if time.time() - scheduled > local_locustfile.LATE_AFTER_S:
-            TIMELINE.tally(index).late += 1
-        self.in_flight += 1
-        try:
-            invoker(self.environment).invoke(scheduled=scheduled)
-        finally:
-            self.in_flight -= 1
-
     @task
     def arrivals(self) -> None:
-        local_locustfile.OpenLoopUser.arrivals(self)  # type: ignore[arg-type]  # same schedule, our _send
+        run_arrivals(lambda scheduled: invoker(self.environment).invoke(scheduled=scheduled))
