@@ -21,13 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "X-Amzn-SageMaker-Target-Model; multi-container: --container HOST=MODEL (repeat) routes by "
         "X-Amzn-SageMaker-Target-Container-Hostname.",
     )
-    from irkit.serve.hosting import add_arguments
+    from irkit.serve.main import add_arguments
 
     add_arguments(parser)
     parser.set_defaults(func=run_serve)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from irkit.serve.hosting import serve
+    from irkit.serve.main import serve
 
     return serve(args)

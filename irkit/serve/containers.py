@@ -21,7 +21,6 @@ import http.client
 import logging
 import os
 import re
-import signal
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,13 +36,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from irkit.errors import PayloadError, SpecError
-from irkit.serve.server import (
-    error_response,
-    http_error,
-    json_response,
-    read_body,
-    server_error,
-)
+from irkit.serve.responses import error_response, http_error, json_response, read_body, server_error
 
 TARGET_CONTAINER_HEADER = "X-Amzn-SageMaker-Target-Container-Hostname"
 CONTAINER_HEADER = "X-Irkit-Container"  # which container answered
@@ -240,47 +233,3 @@ def start_containers(containers: Mapping[str, Path], *, host: str = "127.0.0.1",
 def stop_containers(servers: Mapping[str, Any]) -> None:
     for server in servers.values():
         server.stop()
-
-
-def serve_containers(args: Any) -> int:
-    """``irkit serve --container HOST=MODEL ...``: start the containers, route until SIGTERM/SIGINT."""
-    import shutil
-    import sys
-    import tempfile
-
-    from irkit.serve.hosting import bind_socket, pin_cpus, run_uvicorn, write_port_file
-
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    specs = parse_container_specs(args.container)
-    cpus = pin_cpus(args.cpus, args.instance_type)
-    own_work_dir = args.work_dir is None
-    work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="irkit-containers-"))
-    work_dir.mkdir(parents=True, exist_ok=True)
-    servers: dict[str, Any] = {}
-    try:
-        servers = start_containers(specs, cpus=cpus, log_dir=work_dir, workers=args.workers)
-        app = create_router_app({name: server.url for name, server in servers.items()},
-                                {name: str(path) for name, path in specs.items()})
-        sock = bind_socket(args.host, args.port)
-        port = sock.getsockname()[1]
-        if args.port_file:
-            write_port_file(args.port_file, port)
-        listing = ", ".join(f"{name}={server.url}" for name, server in servers.items())
-        print(f"irkit serve: {len(servers)} container(s) ({listing}) behind http://{args.host}:{port}; "
-              f"route with {TARGET_CONTAINER_HEADER}", file=sys.stderr, flush=True)
-        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
-        # containers below are stopped instead of orphaned.
-        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        try:
-            return run_uvicorn(sock, 1, args.log_level, app)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            sock.close()
-    finally:
-        stop_containers(servers)
-        if own_work_dir:
-            shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)

@@ -42,17 +42,8 @@ from irkit.serve.model_cache import (
     ModelRoutingError,
     registry_settings_from_env,
 )
-from irkit.serve.server import (
-    BATCH_ROWS_HEADER,
-    WORKER_HEADER,
-    Serving,
-    error_response,
-    http_error,
-    json_response,
-    predictions_body,
-    read_body,
-    server_error,
-)
+from irkit.serve.responses import error_response, http_error, json_response, read_body, server_error
+from irkit.serve.server import BATCH_ROWS_HEADER, WORKER_HEADER, Serving, predictions_body
 from irkit.serve.settings import ServerSettings
 
 TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"

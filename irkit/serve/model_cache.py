@@ -35,7 +35,7 @@ MODEL_SUFFIX = ".tar.gz"
 CACHE_HIT = "hit"
 CACHE_MISS = "miss"
 BYTES_PER_MB = 1024 * 1024
-# what server_main hands to each uvicorn worker; IRKIT_MME_MAX_LOADED / IRKIT_MME_MEMORY_MB may also be
+# what serve.main hands to each uvicorn worker; IRKIT_MME_MAX_LOADED / IRKIT_MME_MEMORY_MB may also be
 # set by the user (or a job's hyperparameter_ranges) in place of --max-loaded / --memory-mb
 MME_DIR_ENV = "IRKIT_MME_DIR"
 MAX_LOADED_ENV = "IRKIT_MME_MAX_LOADED"
@@ -333,7 +333,7 @@ def _close(served: Any) -> None:
 
 
 def registry_settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``max_loaded`` / ``memory_budget_mb`` from the env server_main hands to each worker."""
+    """``max_loaded`` / ``memory_budget_mb`` from the env serve.main hands to each worker."""
     env = dict(os.environ) if env is None else env
     out: dict[str, Any] = {"max_loaded": None, "memory_budget_mb": None}
     if env.get(MAX_LOADED_ENV, "").strip():

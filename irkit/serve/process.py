@@ -1,6 +1,6 @@
 """Run the model server in a subprocess: start, pin, wait for /ping, sample CPU/memory, reap.
 
-``ServerProcess`` starts ``python -m irkit.serve.server`` in its own session (so it gets
+``ServerProcess`` starts ``python -m irkit.serve`` in its own session (so it gets
 no terminal Ctrl-C and the whole group can be killed), pins it and its workers to ``cpus`` with
 ``os.sched_setaffinity``, and times the start up to the first 200 on ``/ping`` (IR's
 ModelSetupTime). ``stop()`` sends SIGTERM to the tree, then SIGKILL after a grace period.
@@ -105,7 +105,7 @@ class ServerProcess:
                 served += ["--memory-mb", str(self.memory_mb)]
         else:
             served = [str(self.model_path)]
-        cmd = [sys.executable, "-m", "irkit.serve.server", *served,
+        cmd = [sys.executable, "-m", "irkit.serve", *served,
                "--host", self.host, "--port", str(self.port), "--port-file", str(port_file),
                "--work-dir", str(self._work_dir), "--log-level", "info"]
         if self.cpus:

@@ -6,8 +6,9 @@
 answers ``{"predictions": [[...], ...]}``. Bad input gets a 4xx ``{"error": "..."}`` and the server
 stays up; bodies over 6 MB get 413. ``GET /stats`` (irkit's own) reports this worker's batch counters.
 
-Run it with ``irkit serve MODEL`` or ``python -m irkit.serve.server MODEL`` (see
-:mod:`irkit.serve.hosting`); the env knobs are in :mod:`.server_settings`.
+Run it with ``irkit serve MODEL`` or ``python -m irkit.serve MODEL`` (see :mod:`irkit.serve.main`);
+the env knobs are in :mod:`irkit.serve.settings`, the JSON answers and body limit in
+:mod:`irkit.serve.responses`.
 """
 
 from __future__ import annotations
@@ -22,33 +23,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from irkit.errors import IrkitError, PayloadError
 from irkit.serve import decode as decoding
 from irkit.serve.batcher import DynamicBatcher
+from irkit.serve.responses import (
+    error_response,
+    http_error,
+    json_response,
+    read_body,
+    server_error,
+)
 from irkit.serve.settings import ServerSettings
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time invocation limit
-MODEL_DIR_ENV = "IRKIT_SERVE_MODEL_DIR"  # the SavedModel folder server_main hands to each worker
+MODEL_DIR_ENV = "IRKIT_SERVE_MODEL_DIR"  # the SavedModel folder serve.main hands to each worker
 BATCH_ROWS_HEADER = "X-Irkit-Batch-Rows"  # rows in the model call that served this request
 WORKER_HEADER = "X-Irkit-Worker"  # pid of the worker process that answered
 
 log = logging.getLogger("irkit.server")
-
-
-def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
-
-
-def error_response(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    return json_response({"error": message}, status, headers)
 
 
 class Serving:
@@ -105,29 +102,6 @@ def predictions_body(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
                             for i in range(rows)]}
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole body, refused with 413 past ``limit`` (from Content-Length, then while streaming)."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise PayloadError(f"Content-Length {declared!r} is not a number") from None
-        if size > limit:
-            raise PayloadError(f"request body of {size} bytes is over the {limit}-byte limit", status=413)
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > limit:
-                raise PayloadError(f"request body is over the {limit}-byte limit", status=413)
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise PayloadError("the client disconnected before the body was complete") from None
-    return b"".join(chunks)
-
-
 async def invocations(request: Request) -> Response:
     serving: Serving = request.app.state.serving
     headers = {WORKER_HEADER: str(os.getpid())}
@@ -172,17 +146,6 @@ async def stats(request: Request) -> Response:
     return json_response(request.app.state.serving.stats())
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return error_response(f"{exc.detail}: {request.method} {request.url.path}", exc.status_code,
-                          dict(exc.headers or {}))
-
-
-async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(f"internal error: {type(exc).__name__}: {exc}", 500)
-
-
 def create_app(model_dir: str | Path | None = None, settings: ServerSettings | None = None,
                preprocess: Any = None) -> Starlette:
     """The ASGI app for one worker. The model loads at startup; /ping answers 200 after that."""
@@ -222,10 +185,3 @@ def app_from_env() -> Starlette:
     """The factory uvicorn's workers call (``irkit.serve.server:app_from_env``)."""
     return create_app()
 
-
-if __name__ == "__main__":  # python -m irkit.serve.server MODEL ...
-    import sys
-
-    from irkit.serve.hosting import main
-
-    sys.exit(main())

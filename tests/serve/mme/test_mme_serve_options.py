@@ -75,7 +75,7 @@ def test_limits_come_from_options_else_from_the_env(tmp_path, monkeypatch):
     import argparse
 
     from irkit.serve import model_cache as mme
-    from irkit.serve.hosting import export_mme_env
+    from irkit.serve.main import export_mme_env
 
     monkeypatch.setenv(mme.MAX_LOADED_ENV, "3")
     monkeypatch.setenv(mme.MEMORY_MB_ENV, "256")
