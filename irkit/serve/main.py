@@ -151,7 +151,7 @@ def export_mme_env(args: argparse.Namespace, work_dir: Path) -> Path:
     if args.memory_mb is not None:
         os.environ[mme.MEMORY_MB_ENV] = str(args.memory_mb)
     try:
-        limits = mme.registry_settings_from_env()
+        limits = mme.cache_settings_from_env()
     except ValueError:
         raise SpecError(mme.MAX_LOADED_ENV, f"{mme.MAX_LOADED_ENV} must be an integer and {mme.MEMORY_MB_ENV} "
                         "a number") from None

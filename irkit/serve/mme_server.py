@@ -38,9 +38,9 @@ from irkit.serve.model_cache import (
     MME_DIR_ENV,
     MME_WORK_DIR_ENV,
     Lease,
-    ModelRegistry,
+    ModelCache,
     ModelRoutingError,
-    registry_settings_from_env,
+    cache_settings_from_env,
 )
 from irkit.serve.responses import error_response, http_error, json_response, read_body, server_error
 from irkit.serve.server import BATCH_ROWS_HEADER, WORKER_HEADER, Serving, predictions_body
@@ -54,14 +54,14 @@ log = logging.getLogger("irkit.mme")
 
 
 class MultiModelServing:
-    """What one worker holds: the registry, the settings and the image preprocessing."""
+    """What one worker holds: the model cache, the settings and the image preprocessing."""
 
     def __init__(self, model_dir: str | Path, settings: ServerSettings, *, max_loaded: int | None = None,
                  memory_budget_mb: float | None = None, work_dir: str | Path | None = None,
                  preprocess: Any = None) -> None:
         self.settings = settings
         self.preprocess = preprocess or decoding.image_preprocessor(settings.image_preprocess)
-        self.registry = ModelRegistry(model_dir, self.load_model, max_loaded=max_loaded,
+        self.cache = ModelCache(model_dir, self.load_model, max_loaded=max_loaded,
                                       memory_budget_mb=memory_budget_mb, work_dir=work_dir)
         self.requests = 0
 
@@ -81,14 +81,14 @@ class MultiModelServing:
         gc.freeze()
 
     def stats(self) -> dict[str, Any]:
-        return {"worker": os.getpid(), "requests": self.requests, "loaded": self.registry.loaded_names(),
+        return {"worker": os.getpid(), "requests": self.requests, "loaded": self.cache.loaded_names(),
                 "settings": dict(vars(self.settings))}
 
 
-async def acquire_in_thread(registry: ModelRegistry, name: str) -> Lease:
-    """``registry.acquire`` off the event loop; a lease that arrives after the request was cancelled
+async def acquire_in_thread(cache: ModelCache, name: str) -> Lease:
+    """``cache.acquire`` off the event loop; a lease that arrives after the request was cancelled
     (the client went away during a load) is released, so the model can be closed on eviction."""
-    future = asyncio.ensure_future(asyncio.to_thread(registry.acquire, name))
+    future = asyncio.ensure_future(asyncio.to_thread(cache.acquire, name))
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
@@ -106,7 +106,7 @@ async def invocations(request: Request) -> Response:
     name = request.headers.get(TARGET_MODEL_HEADER, "").strip()
     if not name:
         return error_response(f"header {TARGET_MODEL_HEADER} is missing: this is a multi-model endpoint; "
-                              f"name one of {mms.registry.scan()}", 400, headers)
+                              f"name one of {mms.cache.scan()}", 400, headers)
     content_type = request.headers.get("content-type")
     kind = decoding.media_type(content_type)
     if kind not in decoding.SUPPORTED_TYPES:
@@ -114,7 +114,7 @@ async def invocations(request: Request) -> Response:
                               f"{sorted(decoding.SUPPORTED_TYPES)}", 415, headers)
     try:
         body = await read_body(request)
-        lease = mms.registry.lease_if_loaded(name) or await acquire_in_thread(mms.registry, name)
+        lease = mms.cache.lease_if_loaded(name) or await acquire_in_thread(mms.cache, name)
     except (PayloadError, ModelRoutingError) as exc:
         return error_response(str(exc), exc.status, headers)
     headers[CACHE_HEADER] = lease.cache
@@ -143,7 +143,7 @@ async def ping(request: Request) -> Response:
 
 
 async def models(request: Request) -> Response:
-    return json_response(request.app.state.serving.registry.snapshot())
+    return json_response(request.app.state.serving.cache.snapshot())
 
 
 async def stats(request: Request) -> Response:
@@ -154,7 +154,7 @@ async def unload_model(request: Request) -> Response:
     """``DELETE /models/<name>``: SageMaker's MME container contract for unloading a model."""
     name = request.path_params["name"]
     try:
-        unloaded = await asyncio.to_thread(request.app.state.serving.registry.unload, name)
+        unloaded = await asyncio.to_thread(request.app.state.serving.cache.unload, name)
     except ModelRoutingError as exc:
         return error_response(str(exc), exc.status, {})
     return json_response({"model": name, "unloaded": unloaded})
@@ -173,11 +173,11 @@ def create_mme_app(model_dir: str | Path | None = None, settings: ServerSettings
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(mms.warm_up)
-        log.info("multi-model server on %s: %s", folder, mms.registry.scan())
+        log.info("multi-model server on %s: %s", folder, mms.cache.scan())
         try:
             yield
         finally:
-            mms.registry.close()
+            mms.cache.close()
 
     routes = [
         Route("/ping", ping, methods=["GET"]),
@@ -196,4 +196,4 @@ def mme_app_from_env() -> Starlette:
     """The factory uvicorn's workers call; each worker extracts into its own folder."""
     base = os.environ.get(MME_WORK_DIR_ENV)
     work_dir = Path(base) / f"worker-{os.getpid()}" if base else None
-    return create_mme_app(work_dir=work_dir, **registry_settings_from_env())
+    return create_mme_app(work_dir=work_dir, **cache_settings_from_env())

@@ -1,4 +1,4 @@
-"""The model registry of the local multi-model server: lazy loads, LRU eviction, cold-load timing.
+"""The model cache of the local multi-model server: lazy loads, LRU eviction, cold-load timing.
 
 Every ``*.tar.gz`` in the served folder is a model, named by its file name (SageMaker's
 ``TargetModel``). A model is extracted and loaded on its first request; that load is timed. When a
@@ -12,7 +12,7 @@ that finds its model loaded is a *hit*; one that had to wait for a load is a *mi
 that ran the load also gets ``load_ms``. A model that fails to load is remembered as failed until
 its file changes, and the other models keep serving.
 
-The registry knows nothing of HTTP or TensorFlow: ``loader(savedmodel_dir)`` builds the served
+The cache knows nothing of HTTP or TensorFlow: ``loader(savedmodel_dir)`` builds the served
 object (anything with ``close()``), so tests can use a fake one.
 """
 
@@ -79,7 +79,7 @@ class ModelEntry:
     hits: int = 0
     misses: int = 0
     last_load_ms: float | None = None
-    last_used: int = 0  # registry tick of the last request (LRU order)
+    last_used: int = 0  # cache tick of the last request (LRU order)
     in_use: int = 0  # requests holding a lease
     retired: list[Any] = field(default_factory=list)  # evicted while in use: closed on last release
     failure: tuple[tuple[int, int], str, int] | None = None  # (file stamp, message, status)
@@ -98,7 +98,7 @@ class ModelEntry:
 class Lease:
     """A request's hold on a loaded model; ``release()`` (or leaving the ``with``) gives it back."""
 
-    registry: ModelRegistry
+    owner: ModelCache
     entry: ModelEntry
     served: Any
     cache: str  # "hit" | "miss"
@@ -108,7 +108,7 @@ class Lease:
     def release(self) -> None:
         if not self._released:
             self._released = True
-            self.registry._release(self)
+            self.owner._release(self)
 
     def __enter__(self) -> Lease:
         return self
@@ -125,7 +125,7 @@ def _file_stamp(path: Path) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-class ModelRegistry:
+class ModelCache:
     """The models of one folder, loaded on demand and evicted least recently used first."""
 
     def __init__(self, model_dir: str | Path, loader: Loader, *, max_loaded: int | None = None,
@@ -332,7 +332,7 @@ def _close(served: Any) -> None:
             pass
 
 
-def registry_settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
+def cache_settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     """``max_loaded`` / ``memory_budget_mb`` from the env serve.main hands to each worker."""
     env = dict(os.environ) if env is None else env
     out: dict[str, Any] = {"max_loaded": None, "memory_budget_mb": None}

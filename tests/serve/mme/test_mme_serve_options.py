@@ -81,7 +81,7 @@ def test_limits_come_from_options_else_from_the_env(tmp_path, monkeypatch):
     monkeypatch.setenv(mme.MEMORY_MB_ENV, "256")
     args = argparse.Namespace(multi_model=str(tmp_path), max_loaded=None, memory_mb=None)
     assert export_mme_env(args, tmp_path / "work") == tmp_path.resolve()
-    assert mme.registry_settings_from_env() == {"max_loaded": 3, "memory_budget_mb": 256.0}
+    assert mme.cache_settings_from_env() == {"max_loaded": 3, "memory_budget_mb": 256.0}
     args = argparse.Namespace(multi_model=str(tmp_path), max_loaded=1, memory_mb=None)
     export_mme_env(args, tmp_path / "work")
-    assert mme.registry_settings_from_env() == {"max_loaded": 1, "memory_budget_mb": 256.0}
+    assert mme.cache_settings_from_env() == {"max_loaded": 1, "memory_budget_mb": 256.0}
