@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 import yaml
-from conftest import ROLE, describe_response, recommendation, step
+from sm_helpers import ROLE, describe_response, recommendation, step
 
 from irkit.backends.sagemaker import SageMakerBackend
 from irkit.backends.sagemaker.clients import AwsClients

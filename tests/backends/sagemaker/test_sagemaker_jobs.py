@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROLE, describe_response, recommendation, step
+from sm_helpers import ROLE, describe_response, recommendation, step
 from ir_examples import ADVANCED_REQUEST, ADVANCED_SPEC, PACKAGE_ARN
 
 from irkit import states

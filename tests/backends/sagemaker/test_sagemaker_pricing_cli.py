@@ -6,7 +6,7 @@ import json
 
 import pytest
 from botocore.stub import Stubber
-from conftest import ROLE, one_attempt_client
+from sm_helpers import ROLE, one_attempt_client
 from ir_examples import ADVANCED_REQUEST, ADVANCED_SPEC, PACKAGE_ARN
 
 from irkit.backends.sagemaker import AwsClients

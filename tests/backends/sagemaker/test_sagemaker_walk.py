@@ -8,7 +8,7 @@ from __future__ import annotations
 import tarfile
 
 import pytest
-from conftest import REGION, ROLE, describe_response, one_attempt_client, recommendation, step
+from sm_helpers import REGION, ROLE, describe_response, one_attempt_client, recommendation, step
 from ir_examples import ADVANCED_SPEC, DEFAULT_SPEC
 
 from irkit.backends.sagemaker import AwsClients, SageMakerBackend

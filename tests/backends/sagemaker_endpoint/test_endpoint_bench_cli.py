@@ -12,7 +12,7 @@ import time
 
 import pytest
 import yaml
-from conftest import marked_processes, spec_dict
+from endpoint_helpers import marked_processes, spec_dict
 
 from irkit.backends.sagemaker.endpoint_bench import endpoint_benchmark_result
 from irkit.store import Store
@@ -38,7 +38,7 @@ def test_cli_benchmarks_a_multi_container_endpoint(moto_url, endpoint, payload, 
     result = json.loads(out.read_text())
     assert result["Status"] == "COMPLETED"
     assert result["EndpointPerformances"][0]["EndpointInfo"]["EndpointName"] == endpoint
-    assert f"endpoint {endpoint}: MaxInvocations" in stdout
+    assert f"endpoint {endpoint}: max invocations" in stdout
     assert "step 0:" in stderr and "step 1:" in stderr  # progress per finished step
     per_model = result["irkit"]["per_model"]
     assert {e["container"] for e in per_model} == {"blue", "green"}

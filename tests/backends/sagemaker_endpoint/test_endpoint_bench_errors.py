@@ -7,7 +7,7 @@ import socket
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import REGION, spec_dict
+from endpoint_helpers import REGION, spec_dict
 
 from irkit.backends.sagemaker.clients import AwsClients
 from irkit.backends.sagemaker.endpoint_bench import benchmark_endpoint

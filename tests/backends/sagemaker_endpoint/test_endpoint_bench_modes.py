@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import marked_processes, runtime_requests, spec_dict
+from endpoint_helpers import marked_processes, runtime_requests, spec_dict
 
 from irkit.backends.sagemaker.endpoint_bench import benchmark_endpoint
 

@@ -13,7 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import marked_processes, spec_dict
+from endpoint_helpers import marked_processes, spec_dict
 
 from irkit.backends.sagemaker.endpoint_bench import benchmark_endpoint
 
