@@ -41,8 +41,9 @@ lint: install
 	$(VENV)/bin/ruff check irkit tests benchmarks
 	$(VENV)/bin/mypy
 
+# all benchmarks, or some: make bench BENCH="peer repeatability" (BENCH_ARGS="--record" appends to RESULTS.md)
 bench: install
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH) $(BENCH_ARGS)
 
 clean:
 	rm -rf build $(DEMO_OUT) .pytest_cache

@@ -1,7 +1,8 @@
 """Run irkit's benchmarks with one command: ``make bench`` or ``python benchmarks/run.py [NAME...]``.
 
-Each benchmark module exposes ``main(argv=None) -> dict`` and prints its own markdown table.
-With ``--record`` the figures are appended to benchmarks/RESULTS.md with the machine they came from.
+Each benchmark module exposes ``main(argv=None) -> dict`` and prints its own markdown table
+(``report(figures) -> str`` when it has one). With ``--record`` the table and the figures are appended
+to benchmarks/RESULTS.md with the machine they came from. ``make bench BENCH=peer`` runs one.
 Speed is measured here, never in timed tests; quote ratios measured within the same run.
 """
 
@@ -21,6 +22,8 @@ BENCHMARKS = {
     "serving": "bench_serving",  # served img/s vs in-process, batch-1 latency
     "accuracy": "bench_accuracy",  # MaxInvocations and p50 against servers of known capacity
     "time_to_answer": "bench_time_to_answer",  # the demo job's wall time and repeatability
+    "peer": "bench_peer",  # MaxInvocations and ModelLatency against wrk on the same server
+    "repeatability": "bench_repeatability",  # the demo job twice: quiet, then with a CPU hog
 }
 
 
@@ -34,7 +37,9 @@ def machine() -> str:
     except OSError:
         pass
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, Python {platform.python_version()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, Python {platform.python_version()}, "
+            f"load average {load} at the end")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,16 +53,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {sorted(BENCHMARKS)}")
     sys.path.insert(0, str(HERE))
     figures: dict[str, dict] = {}
+    reports: dict[str, str] = {}
     for name in args.names or list(BENCHMARKS):
         module = importlib.import_module(BENCHMARKS[name])
         print(f"\n## {name}\n", flush=True)
         started = time.perf_counter()
         figures[name] = module.main(["--quick"] if args.quick else [])
+        if hasattr(module, "report"):
+            reports[name] = module.report(figures[name])
         print(f"\n({name} took {time.perf_counter() - started:.0f} s)", flush=True)
     if args.record:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         with open(HERE / "RESULTS.md", "a") as fh:
-            fh.write(f"\n### Run of {stamp} on {machine()}\n\n```json\n")
+            fh.write(f"\n### Run of {stamp} on {machine()}{' (--quick: a smoke run)' if args.quick else ''}\n\n")
+            for name, text in reports.items():
+                fh.write(f"{name}:\n\n{text}\n\n")
+            fh.write("```json\n")
             fh.write(json.dumps(figures, indent=2, default=str))
             fh.write("\n```\n")
     return 0
