@@ -103,8 +103,9 @@ def list_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     import irkit.results as R
-    from irkit.results.metrics import derived_value
-    from irkit.results.ranking import recommend, recommendation_line
+    from irkit.results.confidence import notes as confidence_notes
+    from irkit.results.ranking import recommend, recommendation_line, tie_notes
+    from irkit.results.summary import table_lines
 
     store = _store(args)
     job = store.get_job(args.job)
@@ -117,14 +118,15 @@ def show_command(args: argparse.Namespace) -> int:
         print("no result yet")
         return 0
     ranked = recommend(R.to_frame(job["result"]), args.cost, args.latency, args.throughput)
-    records = [R.metric(c) for c in (R.MAX_INVOCATIONS, R.MODEL_LATENCY_MS, R.COST_PER_HOUR, R.COST_PER_MILLION,
-                                     R.SCORE)]
-    print(f"{'#':>2} {'configuration':<58} " + " ".join(f"{m.header:>10}" for m in records))
-    for row in ranked.to_dict("records"):
-        row[R.COST_PER_MILLION] = derived_value(row, R.COST_PER_MILLION)
-        print(f"{row['rank']:>2} {R.short_label(row[R.CONFIG])[:58]:<58} "
-              + " ".join(f"{m.format(row[m.column]):>10}" for m in records))
+    # MaxInvocations with its 95% interval, and notes on unstable runs and ties, when the result has them
+    for line in table_lines(ranked, (R.MAX_INVOCATIONS, R.MODEL_LATENCY_MS, R.COST_PER_HOUR, R.COST_PER_MILLION,
+                                     R.SCORE), width_limit=58):
+        print(line)
     print(recommendation_line(ranked) + " (--cost/--latency/--throughput change it)")
+    for note in tie_notes(ranked):
+        print(f"noise: {note}")
+    for note in confidence_notes(job["result"]):
+        print(f"warning: {note}")
     return 0
 
 

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from irkit.results.metrics import MAX_INVOCATIONS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # ---- to_frame() columns (one row per recommendation / benchmarked endpoint) -------------------
 MAX_INVOCATIONS_LO = "max_invocations_lo"  # 95% interval of MaxInvocations, req/min
@@ -34,6 +39,14 @@ LATE = "late"  # open loop: sends that left after their scheduled time
 DROPPED = "dropped"  # open loop: sends skipped because the generator fell behind
 WINDOWS = "windows"  # how many measurement windows the level took
 STEP_QUALITY_COLUMNS = (ACHIEVED_RPS, LATE, DROPPED, GENERATOR_CPU, STABLE, WINDOWS)
+
+# ---- display columns (with_quality): what tables and charts show ------------------------------
+CI_TEXT = "max_invocations_ci_text"  # "541-575", empty without an interval
+VALUE_TEXT = "max_invocations_text"  # "558 [541-575]", or "558"
+FLAGS = "flags"  # "unstable; generator on server cores (35% CPU)", empty when none
+COST_PER_MILLION_LO = "cost_per_million_lo"  # the cost interval x 1e6, $
+COST_PER_MILLION_HI = "cost_per_million_hi"
+DISPLAY_COLUMNS = (CI_TEXT, VALUE_TEXT, FLAGS, COST_PER_MILLION_LO, COST_PER_MILLION_HI)
 
 UNSTABLE_NOTE = "unstable: its load levels never settled (the last windows disagreed by more than 10%)"
 SHARED_CORES_NOTE = "the load generator shared the server's cores"
@@ -158,6 +171,37 @@ def flags(row: Mapping[str, Any]) -> list[str]:
         cpu = _number(row.get(GENERATOR_CPU))
         out.append("generator on server cores" + (f" ({cpu:.0f}% CPU)" if cpu is not None else ""))
     return out
+
+
+def _column(data: pd.DataFrame, name: str) -> pd.Series:
+    import pandas as pd
+
+    return data[name] if name in data else pd.Series([None] * len(data), index=data.index, dtype="object")
+
+
+def with_quality(data: pd.DataFrame, *, dash: str = "-") -> pd.DataFrame:
+    """A copy of a frame with the DISPLAY_COLUMNS (a frame without the quality columns gets empty ones)."""
+    out = data.copy()
+    lo, hi = _column(out, MAX_INVOCATIONS_LO), _column(out, MAX_INVOCATIONS_HI)
+    out[CI_TEXT] = [format_interval(a, b, dash=dash) for a, b in zip(lo, hi, strict=True)]
+    out[VALUE_TEXT] = [with_interval(v, a, b, missing="", dash=dash) for v, a, b in
+                       zip(_column(out, MAX_INVOCATIONS), lo, hi, strict=True)]
+    rows = [{STABLE: s, SHARES_SERVER_CORES: g, GENERATOR_CPU: c} for s, g, c in
+            zip(_column(out, STABLE), _column(out, SHARES_SERVER_CORES), _column(out, GENERATOR_CPU), strict=True)]
+    out[FLAGS] = ["; ".join(flags(row)) for row in rows]
+    out[COST_PER_MILLION_LO] = _column(out, COST_PER_INFERENCE_LO).astype("float64") * 1e6
+    out[COST_PER_MILLION_HI] = _column(out, COST_PER_INFERENCE_HI).astype("float64") * 1e6
+    return out
+
+
+def has_intervals(data: pd.DataFrame) -> bool:
+    """Whether a ``with_quality`` frame shows any interval."""
+    return CI_TEXT in data and bool((data[CI_TEXT] != "").any())
+
+
+def has_flags(data: pd.DataFrame) -> bool:
+    """Whether a ``with_quality`` frame has any flagged row."""
+    return FLAGS in data and bool((data[FLAGS] != "").any())
 
 
 def notes(result: Mapping[str, Any]) -> list[str]:

@@ -27,6 +27,7 @@ from irkit.errors import IrkitError
 from irkit.results.confidence import (
     COST_PER_INFERENCE_HI,
     COST_PER_INFERENCE_LO,
+    DISPLAY_COLUMNS,
     GENERATOR_CPU,
     KNEE_USERS,
     MAX_INVOCATIONS_HI,
@@ -285,7 +286,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
 
 def env_columns(frame: pd.DataFrame) -> list[str]:
     """The environment parameter columns of a ``to_frame`` frame (everything not a constant)."""
-    known = set(COLUMNS) | {"score", "rank", "pareto", "tied", "cost_per_million"}
+    known = set(COLUMNS) | {"score", "rank", "pareto", "tied", "cost_per_million", *DISPLAY_COLUMNS}
     return [c for c in frame.columns if c not in known]
 
 

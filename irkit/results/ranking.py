@@ -38,7 +38,7 @@ from irkit.results.metrics import (
     SCORE,
     metric,
 )
-from irkit.results.ties import TIED, Tie, resolve, tie_notes, ties_of  # noqa: F401
+from irkit.results.ties import TIED, Tie, resolve, tie_marks, tie_notes, ties_of  # noqa: F401
 
 if TYPE_CHECKING:
     import pandas as pd

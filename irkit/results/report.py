@@ -3,7 +3,10 @@
 ``write_report(result_or_job, out_dir)`` writes ``out_dir/report.html`` (no script from the
 network: Vega, Vega-Lite and vega-embed are inlined from vl-convert's offline bundle) with the
 recommendation, the ranking, the Pareto front, warnings and failed configurations, and every chart;
-plus ``out_dir/<chart>.png`` for each chart, rendered offline by vl-convert.
+plus ``out_dir/<chart>.png`` for each chart, rendered offline by vl-convert. Where the result says how
+sure its numbers are (``irkit.results.confidence``), the card and the ranking show MaxInvocations'
+95% interval, ties within measurement noise, unstable configurations and a load generator that
+shared the server's cores.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import irkit.results.frame as R
 from irkit._lazy import optional_import
 from irkit.results import charts
+from irkit.results import confidence as Q
 from irkit.results.metrics import (
     COST_PER_HOUR,
     COST_PER_MILLION,
@@ -29,7 +33,16 @@ from irkit.results.metrics import (
     add_derived,
     metric,
 )
-from irkit.results.ranking import DEFAULT_IMPORTANCES, PARETO, RANK, importances, recommend
+from irkit.results.ranking import (
+    DEFAULT_IMPORTANCES,
+    PARETO,
+    RANK,
+    TIED,
+    importances,
+    recommend,
+    tie_marks,
+    tie_notes,
+)
 from irkit.results.report_html import page, recommendation_card, table
 
 if TYPE_CHECKING:
@@ -117,6 +130,7 @@ def _notes(result: dict[str, Any], frame: Any, ranked: Any, latency_ms: Any, min
         for warning in config.get("warnings") or []:
             notes.append(f"{config.get('config_id')}: {warning}")
     notes += [str(w) for w in extra.get("warnings") or []]
+    notes += Q.notes(result)  # unstable configurations, a load generator on the server's cores
     return notes
 
 
@@ -130,15 +144,17 @@ def render_html(
     vl_version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
     bundle = vlc.javascript_bundle(vl_version=vl_version)
     result = report.result
-    sections = [recommendation_card(report.recommendation, report.importance)]
+    sections = [recommendation_card(report.recommendation, report.importance, ties=tie_notes(report.ranked))]
     if report.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
         sections.append(f"<section class='notes'><h2>Notes</h2><ul>{items}</ul></section>")
     sections.append("<h2>Ranking</h2>" + _ranking_table(report.ranked))
     endpoints = report.frame[report.frame[R.KIND] == R.KIND_ENDPOINT]
     if len(endpoints):
+        shown = Q.with_quality(endpoints)
         sections.append("<h2>Existing endpoints benchmarked</h2>" + table(
-            endpoints, {R.ENDPOINT_NAME: "endpoint", **{c: metric(c).title for c in _ENDPOINT_METRICS}}))
+            shown, {R.ENDPOINT_NAME: "endpoint", **{c: metric(c).title for c in _ENDPOINT_METRICS},
+                    **_quality_columns(shown)}, classes={Q.FLAGS: "flag"}))
     statuses = R.config_statuses(result)
     failed = statuses[statuses["status"] != "COMPLETED"] if len(statuses) else statuses
     if len(failed):
@@ -171,10 +187,30 @@ _RANK_COLUMNS = {
 }
 
 
+def _quality_columns(shown: Any) -> dict[str, str]:
+    """The interval, warnings and generator columns a ``with_quality`` frame has values for."""
+    columns = {}
+    if Q.has_intervals(shown):
+        columns[Q.CI_TEXT] = f"{metric(MAX_INVOCATIONS).label} 95% interval ({metric(MAX_INVOCATIONS).unit})"
+    if Q.GENERATOR_CPU in shown and shown[Q.GENERATOR_CPU].notna().any():
+        columns[Q.GENERATOR_CPU] = "load generator CPU %"
+    if Q.has_flags(shown):
+        columns[Q.FLAGS] = "measurement warnings"
+    return columns
+
+
 def _ranking_table(ranked: Any) -> str:
     if ranked.empty:
         return "<p>No recommendation to rank.</p>"
-    return table(add_derived(ranked), _RANK_COLUMNS, highlight_first=True)
+    shown = Q.with_quality(add_derived(ranked))
+    columns = dict(_RANK_COLUMNS)
+    if TIED in shown and shown[TIED].any():
+        shown[TIED] = tie_marks(shown)
+        columns[TIED] = "within measurement noise"
+    at = list(columns).index(MAX_INVOCATIONS) + 1  # the interval right after the value
+    items = list(columns.items())
+    columns = dict(items[:at] + list(_quality_columns(shown).items()) + items[at:])
+    return table(shown, columns, highlight_first=True, classes={Q.FLAGS: "flag", TIED: "flag"})
 
 
 def write_report(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from irkit.results.confidence import MAX_INVOCATIONS_HI, MAX_INVOCATIONS_LO, flags, format_interval
 from irkit.results.metrics import (
     COST_PER_HOUR,
     COST_PER_MILLION,
@@ -36,6 +37,8 @@ th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-al
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.first { background: #e8f5e9; font-weight: bold; }
 .chart { margin: 0.5em 0 1em; }
+.flag { color: #b35806; }
+.card .tie, .card .flag { margin-top: 0.4em; }
 """
 
 
@@ -60,8 +63,13 @@ def _fmt(value: Any, column: str) -> tuple[str, bool]:
     return f"{number:,.1f}", True
 
 
-def table(frame: Any, columns: Mapping[str, str], *, highlight_first: bool = False) -> str:
-    """An HTML table of ``frame``'s ``columns`` (name -> header); missing columns are skipped."""
+def table(frame: Any, columns: Mapping[str, str], *, highlight_first: bool = False,
+          classes: Mapping[str, str] | None = None) -> str:
+    """An HTML table of ``frame``'s ``columns`` (name -> header); missing columns are skipped.
+
+    ``classes``: column -> CSS class of its cells (``flag`` for warnings).
+    """
+    classes = classes or {}
     shown = [c for c in columns if c in frame.columns]
     head = "".join(f"<th>{html.escape(columns[c])}</th>" for c in shown)
     rows = []
@@ -69,28 +77,38 @@ def table(frame: Any, columns: Mapping[str, str], *, highlight_first: bool = Fal
         cells = []
         for column in shown:
             text, numeric = _fmt(record[column], column)
-            cells.append(f"<td class='num'>{text}</td>" if numeric else f"<td>{text}</td>")
+            css = " ".join(c for c in ("num" if numeric else "", classes.get(column, "")) if c)
+            cells.append(f"<td class='{css}'>{text}</td>" if css else f"<td>{text}</td>")
         css = " class='first'" if highlight_first and i == 0 else ""
         rows.append(f"<tr{css}>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def recommendation_card(rec: Mapping[str, Any] | None, importance: Mapping[str, int]) -> str:
-    """The recommendation in one sentence, with the importances it was ranked with."""
+def recommendation_card(rec: Mapping[str, Any] | None, importance: Mapping[str, int],
+                        ties: Sequence[str] = ()) -> str:
+    """The recommendation in one sentence, with the importances it was ranked with.
+
+    With the quality columns: MaxInvocations' 95% interval and the pick's measurement warnings;
+    ``ties``: sentences about the configurations tied with it within measurement noise.
+    """
     ranked_with = html.escape(importance_text(importance))
     if rec is None:
         return ("<div class='card none'><div>Recommendation</div><div class='pick'>none</div>"
                 "<div>No configuration produced a usable recommendation "
                 f"(ranked with {ranked_with}).</div></div>")
     tput, lat, cph, cpm = (metric(c) for c in (MAX_INVOCATIONS, MODEL_LATENCY_MS, COST_PER_HOUR, COST_PER_MILLION))
+    span = format_interval(rec.get(MAX_INVOCATIONS_LO), rec.get(MAX_INVOCATIONS_HI), tput.fmt, "\u2013")
+    span_text = f" (95% interval {span})" if span else ""
+    extras = "".join(f"<div class='flag'>&#9888; {html.escape(flag)}</div>" for flag in flags(rec))
+    extras += "".join(f"<div class='tie'>&#8776; {html.escape(tie)}</div>" for tie in ties)
     return (
         f"<div class='card'><div>Recommendation (ranked with {ranked_with})</div>"
         f"<div class='pick'>{html.escape(str(rec.get('config')))}</div>"
-        f"<div>Serves up to <b>{tput.with_unit(rec.get(MAX_INVOCATIONS))}</b> "
+        f"<div>Serves up to <b>{tput.with_unit(rec.get(MAX_INVOCATIONS))}</b>{span_text} "
         f"at <b>{lat.with_unit(rec.get(MODEL_LATENCY_MS))}</b> {lat.label}, "
         f"for <b>{cph.with_unit(rec.get(COST_PER_HOUR))}</b> "
         f"({cpm.with_unit(derived_value(rec, COST_PER_MILLION))} per million inferences).</div>"
-        f"<div class='meta'>RecommendationId: {html.escape(str(rec.get('recommendation_id')))}</div></div>"
+        f"{extras}<div class='meta'>RecommendationId: {html.escape(str(rec.get('recommendation_id')))}</div></div>"
     )
 
 

@@ -177,3 +177,14 @@ def ties_of(ranked: pd.DataFrame) -> list[Tie]:
 def tie_notes(ranked: pd.DataFrame) -> list[str]:
     """``Tie.text()`` of each tie of the recommendation."""
     return [tie.text() for tie in ties_of(ranked)]
+
+
+def tie_marks(ranked: pd.DataFrame) -> list[str]:
+    """Per row of a ``recommend`` frame: ``tied with #2, #3`` on the pick, ``tied with #1`` on the rows
+    tied with it, an empty string elsewhere (all empty without a ``TIED`` column)."""
+    if TIED not in ranked or not len(ranked):
+        return [""] * len(ranked)
+    tied = [bool(t) for t in ranked[TIED]]
+    others = [f"#{i + 1}" for i, t in enumerate(tied) if t and i > 0]
+    return [("tied with " + ", ".join(others) if i == 0 else "tied with #1") if t and others else ""
+            for i, t in enumerate(tied)]

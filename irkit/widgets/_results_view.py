@@ -4,7 +4,10 @@ The frame, ranking, charts and report come from ``irkit.results``, ``irkit.resul
 ``irkit.results.charts`` and ``irkit.results.report``; labels, units and number formats from
 ``irkit.results.metrics``. This module only turns them into HTML for the panel. The pick is
 ``ranking.recommend``'s, the same one ``irkit recommend``, ``irkit jobs show`` and ``irkit report``
-give, and the card says which importances it was ranked with.
+give, and the card says which importances it was ranked with. When the result says how sure its
+numbers are (``irkit.results.confidence``), MaxInvocations shows its 95% interval, and unstable
+configurations, a load generator on the server's cores and ties within measurement noise are
+written out in orange.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from irkit.results.metrics import (
     SCORE,
 )
 
+FLAG_STYLE = "color:#b35806"  # the charts' flag colour (irkit.results.charts.intervals.FLAG_COLOR)
 # the metric columns of the ranking table, in order
 TABLE_METRICS = (COST_PER_HOUR, COST_PER_MILLION, MAX_INVOCATIONS, MODEL_LATENCY_MS, SCORE)
 
@@ -39,19 +43,39 @@ def environment_text(row: Any, env_columns: list[str]) -> str:
     return ", ".join(parts) or "container defaults"
 
 
+def _cell(row: Any, column: str) -> str:
+    """A metric cell; MaxInvocations with its 95% interval when known (``558 [541-575]``)."""
+    from irkit.results import confidence as Q
+    from irkit.results.metrics import metric
+
+    if column == MAX_INVOCATIONS and row.get(Q.CI_TEXT):
+        return Q.with_interval(row[column], row[Q.MAX_INVOCATIONS_LO], row[Q.MAX_INVOCATIONS_HI],
+                               metric(column).fmt, missing="n/a", dash="\u2013")
+    return metric(column).format(row[column], "n/a")
+
+
 def table_html(ranked: Any) -> str:
     from irkit import results as R
+    from irkit.results import confidence as Q
     from irkit.results.metrics import add_derived, metric
+    from irkit.results.ranking import tie_marks
 
     if ranked is None or ranked.empty:
         return "<i>No recommendations yet.</i>"
     env = R.env_columns(ranked)
     records = [metric(c) for c in TABLE_METRICS]
+    shown = Q.with_quality(add_derived(ranked))
+    notes = ["; ".join(x for x in (mark, flagged) if x) for mark, flagged in zip(tie_marks(ranked), shown[Q.FLAGS],
+                                                                                   strict=True)]
+    with_notes = any(notes)
     head = ("<tr><th>#</th><th>Instance type</th><th>Environment</th>"
-            + "".join(f"<th>{html.escape(m.title)}</th>" for m in records) + "</tr>")
+            + "".join(f"<th>{html.escape(m.title)}</th>" for m in records)
+            + ("<th>Notes</th>" if with_notes else "") + "</tr>")
     body = []
-    for i, row in add_derived(ranked).iterrows():
-        cells = "".join(f"<td>{m.format(row[m.column], 'n/a')}</td>" for m in records)
+    for (i, row), note in zip(shown.iterrows(), notes, strict=True):
+        cells = "".join(f"<td>{_cell(row, m.column)}</td>" for m in records)
+        if with_notes:
+            cells += f"<td style='{FLAG_STYLE}'>{html.escape(note)}</td>"
         body.append(
             f"<tr><td>{i + 1}</td><td>{html.escape(str(row[R.INSTANCE_TYPE]))}</td>"
             f"<td>{html.escape(environment_text(row, env))}</td>{cells}</tr>"
@@ -65,8 +89,9 @@ def table_html(ranked: Any) -> str:
 def card_html(ranked: Any, importances: Mapping[str, int] | None = None) -> str:
     """The recommendation card for the top-ranked row (or the empty state), naming the importances."""
     from irkit import results as R
+    from irkit.results import confidence as Q
     from irkit.results.metrics import derived_value, metric
-    from irkit.results.ranking import importance_text, used_importances
+    from irkit.results.ranking import importance_text, tie_notes, used_importances
 
     if ranked is None or ranked.empty:
         return (
@@ -79,16 +104,22 @@ def card_html(ranked: Any, importances: Mapping[str, int] | None = None) -> str:
     note = " (estimated price of a local CPU set)" if estimate else ""
     tput, lat, cph, cpm = (metric(c) for c in (R.MAX_INVOCATIONS, R.MODEL_LATENCY_MS, R.COST_PER_HOUR,
                                                R.COST_PER_MILLION))
+    span = Q.format_interval(best.get(Q.MAX_INVOCATIONS_LO), best.get(Q.MAX_INVOCATIONS_HI), tput.fmt, "\u2013")
+    span_text = f" (95% interval {span})" if span else ""
+    warnings = "".join(f"<div style='{FLAG_STYLE}'>&#9888; {html.escape(flag)}</div>" for flag in Q.flags(best))
+    warnings += "".join(f"<div style='{FLAG_STYLE};font-size:0.9em'>&#8776; {html.escape(tie)}</div>"
+                        for tie in tie_notes(ranked))
     return (
         "<div class='irkit-recommendation' style='border:2px solid #1b5e20;padding:10px 14px;border-radius:6px;"
         "background:#f1f8e9;max-width:760px'>"
         f"<div style='font-size:0.9em;color:#555'>Recommendation (ranked with {html.escape(ranked_with)})</div>"
         f"<div style='font-size:1.4em;font-weight:bold'>{html.escape(str(best[R.INSTANCE_TYPE]))}</div>"
         f"<div>Environment: {html.escape(environment_text(best, R.env_columns(ranked)))}</div>"
-        f"<div>Serves up to <b>{tput.with_unit(best[R.MAX_INVOCATIONS], 'n/a')}</b> at "
+        f"<div>Serves up to <b>{tput.with_unit(best[R.MAX_INVOCATIONS], 'n/a')}</b>{span_text} at "
         f"<b>{lat.with_unit(best[R.MODEL_LATENCY_MS], 'n/a')}</b> {lat.label}, "
         f"for <b>{cph.with_unit(best[R.COST_PER_HOUR], 'n/a')}</b>{note} "
         f"({cpm.with_unit(derived_value(best.to_dict(), R.COST_PER_MILLION), 'n/a')} per million inferences).</div>"
+        f"{warnings}"
         f"<div style='font-size:0.85em;color:#555'>Configuration: "
         f"<span class='irkit-pick'>{html.escape(str(best[R.CONFIG]))}</span></div></div>"
     )

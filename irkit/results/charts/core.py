@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import irkit.results.frame as R
 import irkit.results.metrics as MX
 from irkit._lazy import optional_import
+from irkit.results.charts import intervals as CI
 from irkit.results.charts.models import model_charts
 from irkit.results.charts.theme import (  # noqa: F401 - re-exported: charts.core.WIDTH etc. keep working
     BAR_HEIGHT,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 LABEL = "label"  # derived: a short configuration label
+_OPACITY = "bar_opacity"  # derived: unstable configurations' bars are lighter
+_TEXT_X = "text_x"  # derived: where a bar's value label starts (after its whisker)
 
 
 def _alt() -> Any:
@@ -64,7 +67,7 @@ def _tooltip(alt: Any, frame: pd.DataFrame) -> list[Any]:
     ]
     tips += [metric_tooltip(alt, c) for c in (MX.MAX_INVOCATIONS, MX.MODEL_LATENCY_MS, MX.COST_PER_HOUR,
                                                COST_PER_MILLION, SCORE, MX.CPU_UTILIZATION) if c in frame]
-    return tips
+    return tips + CI.tooltips(alt, frame)  # the 95% interval and the measurement flags, when known
 
 
 def _padded_scale(alt: Any, values: pd.Series) -> Any:
@@ -89,7 +92,7 @@ def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, 
     recs = recs[recs[R.COST_PER_INFERENCE].notna() & recs[R.MODEL_LATENCY_MS].notna()]
     if ranked is None:
         ranked = recommend(recs) if len(recs) else recs
-    data = _with_labels(recs)
+    data = CI.with_quality(_with_labels(recs))
     data[PARETO] = pareto_mask(data).to_numpy() if len(data) else []
     if SCORE in ranked and len(ranked):
         scores = dict(zip(ranked[R.CONFIG], ranked[SCORE], strict=True))
@@ -97,8 +100,13 @@ def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, 
     best_config = ranked[R.CONFIG].iloc[0] if len(ranked) else None
     x = alt.X(f"{R.MODEL_LATENCY_MS}:Q", title=metric_title(R.MODEL_LATENCY_MS),
               scale=_padded_scale(alt, data[R.MODEL_LATENCY_MS]))
-    y = alt.Y(f"{COST_PER_MILLION}:Q", title=metric_title(COST_PER_MILLION),
-              scale=_padded_scale(alt, data[COST_PER_MILLION]), axis=alt.Axis(format=",.4~g"))
+    import pandas as pd
+
+    # the scale holds the points and their 95% whiskers
+    spans = pd.concat([data[c] for c in (COST_PER_MILLION, CI.COST_PER_MILLION_LO, CI.COST_PER_MILLION_HI)])
+    y_scale = _padded_scale(alt, spans.astype("float64"))
+    y = alt.Y(f"{COST_PER_MILLION}:Q", title=metric_title(COST_PER_MILLION), scale=y_scale,
+              axis=alt.Axis(format=",.4~g"))
     base = alt.Chart(data)
     points = base.mark_circle(size=110, opacity=0.85).encode(
         x=x, y=y,
@@ -108,7 +116,11 @@ def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, 
     front = base.transform_filter(alt.datum[PARETO]).mark_line(
         color="#777", strokeDash=[5, 4], strokeWidth=1.5, point=False
     ).encode(x=x, y=y, order=alt.Order(f"{R.MODEL_LATENCY_MS}:Q"))
-    layers = [front, points]
+    whiskers = CI.point_whiskers(alt, data, x, metric_title(COST_PER_MILLION), y_scale)
+    layers = [front, *([whiskers] if whiskers is not None else []), points]
+    flagged = CI.flag_text(alt, data, x, y)
+    if flagged is not None:
+        layers.append(flagged)
     if best_config is not None:
         best = data[data[R.CONFIG] == best_config]
         ring = alt.Chart(best).mark_point(shape="circle", size=420, strokeWidth=2.5, color=RECOMMENDED_COLOR,
@@ -120,7 +132,8 @@ def cost_vs_latency(frame: pd.DataFrame, *, ranked: pd.DataFrame | None = None, 
     chart_title = title or alt.TitleParams(
         "Cost vs latency (lower left is better)",
         subtitle=["dashed: Pareto front (no config beats these on cost, latency and",
-                  "throughput together); red ring: the recommendation"],
+                  "throughput together); red ring: the recommendation",
+                  *CI.subtitle_lines(data, "cost per inference (from MaxInvocations')")],
     )
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=chart_title)
 
@@ -132,28 +145,45 @@ def max_invocations_bars(frame: pd.DataFrame, *, title: str = "Max invocations p
     highest first.
     """
     alt = _alt()
-    data = _with_labels(frame[frame[R.MAX_INVOCATIONS].notna()])
+    data = CI.with_quality(_with_labels(frame[frame[R.MAX_INVOCATIONS].notna()]))
     # instance type on the first line, one env parameter per line after it (split by the axis labelExpr)
     data[LABEL] = data[R.CONFIG].map(_two_line_label)
     if RANK in data and len(data):
         ranked_rows = data[RANK].notna()
         data.loc[ranked_rows, LABEL] = (data.loc[ranked_rows, RANK].astype(int).astype(str) + ". "
                                         + data.loc[ranked_rows, LABEL])
+    # measurement warnings as more label lines, so they read without hovering
+    data[LABEL] = [label + "".join(f"\n\u26a0 {flag}" for flag in flags.split("; ") if flag)
+                   for label, flags in zip(data[LABEL], data[CI.FLAGS], strict=True)]
+    data[_OPACITY] = [0.45 if "unstable" in flags else 1.0 for flags in data[CI.FLAGS]]
+    data[_TEXT_X] = data[[R.MAX_INVOCATIONS, R.MAX_INVOCATIONS_HI]].max(axis=1)
     data = data.sort_values([RANK, R.MAX_INVOCATIONS] if RANK in data else [R.MAX_INVOCATIONS],
                             ascending=[True, False] if RANK in data else [False], na_position="last")
     lines = int(data[LABEL].str.count("\n").max()) + 1 if len(data) else 1
     height = max(int(BAR_HEIGHT * (0.6 + 0.5 * lines)) * len(data), 60)
+    y = alt.Y(f"{LABEL}:N", title=None, sort=list(data[LABEL]),
+              axis=alt.Axis(labelLimit=LABEL_LIMIT, labelExpr="split(datum.label, '\\n')"))
     bars = alt.Chart(data).mark_bar().encode(
         x=alt.X(f"{R.MAX_INVOCATIONS}:Q", title=metric_title(R.MAX_INVOCATIONS)),
-        y=alt.Y(f"{LABEL}:N", title=None, sort=list(data[LABEL]),
-                axis=alt.Axis(labelLimit=LABEL_LIMIT, labelExpr="split(datum.label, '\\n')")),
+        y=y,
         color=instance_color(alt, data[R.INSTANCE_TYPE]),
+        opacity=alt.Opacity(f"{_OPACITY}:Q", scale=None, legend=None),
         tooltip=_tooltip(alt, data),
     )
-    values = bars.mark_text(align="left", dx=3, fontSize=10, color="#333").encode(
-        text=alt.Text(f"{R.MAX_INVOCATIONS}:Q", format=MX.metric(R.MAX_INVOCATIONS).fmt), color=alt.value("#333")
-    )
-    return alt.layer(bars, values).properties(width=WIDTH - 180, height=height, title=title)
+    layers = [bars]
+    whiskers = CI.bar_whiskers(alt, data, y, metric_title(R.MAX_INVOCATIONS))
+    if whiskers is not None:  # the value and its 95% interval, after the whisker
+        layers.append(whiskers)
+        values = alt.Chart(data).mark_text(align="left", dx=5, fontSize=10, color="#333").encode(
+            x=alt.X(f"{_TEXT_X}:Q", title=metric_title(R.MAX_INVOCATIONS)), y=y, text=f"{CI.VALUE_TEXT}:N")
+    else:
+        values = bars.mark_text(align="left", dx=3, fontSize=10, color="#333").encode(
+            text=alt.Text(f"{R.MAX_INVOCATIONS}:Q", format=MX.metric(R.MAX_INVOCATIONS).fmt),
+            color=alt.value("#333"), opacity=alt.value(1.0))
+    layers.append(values)
+    notes = CI.subtitle_lines(data, flag_mark="\u26a0")
+    return alt.layer(*layers).properties(width=WIDTH - 180, height=height,
+                                         title=alt.TitleParams(title, subtitle=notes) if notes else title)
 
 
 def step_curves(
@@ -177,7 +207,7 @@ def step_curves(
                                                                                labelLimit=LABEL_LIMIT + 100))
     tips = [alt.Tooltip(f"{R.CONFIG}:N", title="configuration"), alt.Tooltip(f"{R.STEP}:Q", title="step"),
             alt.Tooltip(f"{R.USERS}:Q", title="users"),
-            *(metric_tooltip(alt, c) for c in (MX.RPS, MX.GOODPUT_RPS, MX.ERRORS))]
+            *(metric_tooltip(alt, c) for c in (MX.RPS, MX.GOODPUT_RPS, MX.ERRORS)), *CI.step_tooltips(alt, data)]
     rps = alt.Chart(data).mark_line(point=True).encode(
         x=x, y=alt.Y(f"{R.RPS}:Q", title=metric_title(MX.RPS)), color=color, tooltip=tips,
     )
@@ -186,7 +216,10 @@ def step_curves(
                                           color=RECOMMENDED_COLOR).encode(x=x, y=f"{R.RPS}:Q", tooltip=tips)
     subtitle: Any = (["throughput levels out at the plateau;", "red diamond: the step where MaxInvocations is read"]
                      if len(knees) else "throughput levels out at the plateau")
-    throughput = alt.layer(rps, plateau).properties(
+    unsettled = CI.unstable_steps(alt, data, x, f"{R.RPS}:Q")
+    if unsettled is not None:
+        subtitle = [*([subtitle] if isinstance(subtitle, str) else subtitle), "orange cross: a level that never settled"]
+    throughput = alt.layer(rps, plateau, *([unsettled] if unsettled is not None else [])).properties(
         width=WIDTH, height=170, title=alt.TitleParams(title, subtitle=subtitle))
     names = {p: MX.metric(p).label for p in percentiles}
     long = data.melt(id_vars=[R.CONFIG, LABEL, R.STEP, R.USERS], value_vars=list(percentiles),
