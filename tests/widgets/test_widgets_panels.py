@@ -379,3 +379,19 @@ def test_controls_do_not_share_layouts():
     assert len({id(c.layout) for c in controls}) == len(controls)
     editor.distribution = "uniform"  # hides the weights and exponent fields only
     assert editor.weights_text.layout.display == "none" and editor.models_text.layout.display is None
+
+
+def test_results_explorer_shows_intervals_ties_and_flags():
+    import json
+
+    measured = Path(__file__).resolve().parents[1] / "results" / "data" / "measured_result.json"
+    explorer = ResultsExplorer(json.loads(measured.read_text()), show_charts=False)
+    card, table = explorer.card_html.value, explorer.table_html.value
+    assert "558 requests/min</b> (95% interval 541\u2013575)" in card
+    assert "tied within measurement noise" in card and "lower model latency" in card
+    assert "558 [541\u2013575]" in table and "<th>Notes</th>" in table
+    assert "unstable; generator on server cores (38% CPU)" in table and "tied with #1" in table
+    explorer.cost_slider.value, explorer.throughput_slider.value = 1, 1  # latency decides: no noise tie
+    assert "tied within measurement noise" not in explorer.card_html.value
+    plain = ResultsExplorer(fake_result("j", [("local.cpu1", 0.05, 600.0, 40.0)]), show_charts=False)
+    assert "95% interval" not in plain.card_html.value and "Notes" not in plain.table_html.value
