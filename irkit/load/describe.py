@@ -151,6 +151,8 @@ def build_result(
             "price_is_estimate": outcome.get("price_is_estimate"),
             "warnings": outcome.get("warnings") or [],
         })
+        if outcome.get("fidelity") is not None:  # another runtime than TensorFlow (irkit.serve.fidelity)
+            configs_out[-1]["fidelity"] = outcome["fidelity"]
     result: dict[str, Any] = {
         "JobName": job_name,
         "JobType": job_type,

@@ -77,6 +77,7 @@ class ConfigOutcome:
     endpoint_name: str | None = None
     warnings: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    fidelity: dict[str, Any] | None = None  # vs TensorFlow, for other runtimes (irkit.serve.fidelity)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe, without the steps (the store keeps those in their own table)."""

@@ -92,6 +92,9 @@ def serve(args: argparse.Namespace) -> int:
             from irkit.serve.server import MODEL_DIR_ENV
 
             os.environ[MODEL_DIR_ENV] = str(served)
+            from irkit.serve.runtimes import prepare
+
+            prepare(served, settings)  # IRKIT_RUNTIME=openvino: convert once (cached), before the workers
         sock = bind_socket(args.host, args.port)
         port = sock.getsockname()[1]
         if args.port_file:

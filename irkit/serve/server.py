@@ -61,10 +61,9 @@ class Serving:
         self.requests = 0
 
     def load(self) -> None:
-        from irkit.serve.modelhost import ModelHost, configure_threads
+        from irkit.serve.runtimes import load_host
 
-        configure_threads(self.settings.intra_op_threads, self.settings.inter_op_threads)
-        host = ModelHost(self.model_dir)
+        host = load_host(self.model_dir, self.settings)  # IRKIT_RUNTIME's engine (TensorFlow by default)
         if self.settings.enable_batching:
             self.batcher = DynamicBatcher(host.predict, self.settings.max_batch_size,
                                           self.settings.batch_timeout_micros / 1e6, self.settings.num_batch_threads)

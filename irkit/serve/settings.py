@@ -63,6 +63,16 @@ def _int(env: Mapping[str, str], name: str, default: int | None, minimum: int, m
     return value
 
 
+def _runtime_fields(env: Mapping[str, str]) -> dict[str, str]:
+    from irkit.spec.runtimes import RuntimeChoiceError, runtime_choice
+
+    try:
+        choice = runtime_choice(env)
+    except RuntimeChoiceError as exc:
+        raise BackendError(str(exc)) from None
+    return {"runtime": choice.runtime, "precision": choice.precision}
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """What the env asks of the server. Thread counts of None leave TensorFlow's own defaults."""
@@ -76,6 +86,8 @@ class ServerSettings:
     inter_op_threads: int | None = None
     omp_threads: int | None = None
     image_preprocess: str = "resnet50"
+    runtime: str = "tensorflow"  # IRKIT_RUNTIME (irkit.spec.runtimes; the engine: serve/runtimes.py)
+    precision: str = "fp32"  # IRKIT_PRECISION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -97,6 +109,7 @@ class ServerSettings:
             inter_op_threads=inter,
             omp_threads=_int(env, OMP_NUM_THREADS, None, 1),
             image_preprocess=env.get(IMAGE_PREPROCESS, "").strip() or "resnet50",
+            **_runtime_fields(env),
         )
 
     def thread_env(self) -> dict[str, str]:

@@ -11,6 +11,8 @@ from irkit.spec.fields import (
     MAX_ENDPOINT_CONFIGURATIONS,
     check_instance_type,
 )
+from irkit.spec.runtimes import check_for_local as check_runtimes_for_local
+from irkit.spec.runtimes import check_for_sagemaker as check_runtimes_for_sagemaker
 
 if TYPE_CHECKING:
     from irkit.spec import JobSpec
@@ -50,6 +52,7 @@ def check_for_sagemaker(s: JobSpec) -> None:
     for key in LOCAL_ONLY_KEYS:
         if getattr(s, key):
             raise SpecError(key, "is a local-only extension; remove it to render for SageMaker")
+    check_runtimes_for_sagemaker(s)
     for i, name in enumerate(s.supported_instance_types):
         check_instance_type(f"supported_instance_types[{i}]", name, "sagemaker")
     for i, r in enumerate(s.hyperparameter_ranges):
@@ -100,3 +103,4 @@ def check_for_local(s: JobSpec) -> None:
     for i, r in enumerate(s.hyperparameter_ranges):
         for j, name in enumerate(r.instance_types):
             check_instance_type(f"hyperparameter_ranges[{i}].instance_types[{j}]", name, "local")
+    check_runtimes_for_local(s)

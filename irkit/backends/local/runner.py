@@ -150,6 +150,11 @@ def run_config(
     factory = server_factory or _default_server_factory()
     log_path = settings.log_path(f"server-{config.config_id}.log")
     served, serve_kwargs = _server_kwargs(model_path, settings)
+    from irkit.serve.fidelity import ConfigFidelity
+
+    fidelity = ConfigFidelity.for_config(  # IRKIT_RUNTIME other than TensorFlow: its reference answers first
+        config.environment, served, settings.payload_path, settings.content_type, multi_model=bool(serve_kwargs),
+        server_factory=factory, cpus=profile.cpus, log_path=settings.log_path(f"reference-{config.config_id}.log"))
     server = factory(served, port=0, env=dict(config.environment), cpus=profile.cpus, log_path=log_path,
                      **serve_kwargs)
     try:
@@ -159,6 +164,9 @@ def run_config(
             return outcome
         send_preflight(server.url, Path(settings.payload_path).read_bytes(), settings.content_type,
                        headers=_preflight_headers(settings))
+        if fidelity is not None:
+            outcome.fidelity, warning = fidelity.record(server.url)
+            outcome.warnings.extend([warning] if warning else [])
         _unload_preflight_model(server.url, settings)
         _reset_usage(server)
         drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
