@@ -125,3 +125,12 @@ def resnet_payload_tarball(tmp_path_factory):
     from irkit.package.build import build_payload_tarball
 
     return build_payload_tarball(tmp_path_factory.mktemp("payload") / "payload.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def patch_model(tmp_path_factory):
+    """(model.tar.gz, payload.tar.gz with sample.npy, held-out accuracy): a small CNN trained on photos
+    scikit-image ships (tests/patch_model.py), for runtime fidelity tests where agreement means something."""
+    from patch_model import build_patch_model
+
+    return build_patch_model(tmp_path_factory.mktemp("patch-model"))

@@ -179,8 +179,18 @@ class OpenVinoHost:
             raise BackendError(f"OpenVINO cannot compile {str(self.ir_dir)!r} for this CPU "
                                f"({precision}): {str(exc).splitlines()[0][:300]}") from exc
         if precision == BF16:
-            log.info("OpenVINO inference precision: %s", self._compiled.get_property("INFERENCE_PRECISION_HINT"))
+            log.info("OpenVINO inference precision: %s", self.inference_precision)
         self._local = threading.local()
+
+    @property
+    def inference_precision(self) -> str:
+        """What the compiled model really runs at: "f32" or "bf16"."""
+        value = self._compiled.get_property("INFERENCE_PRECISION_HINT")
+        return str(value.get_type_name()) if hasattr(value, "get_type_name") else str(value)
+
+    @property
+    def threads(self) -> int:
+        return int(self._compiled.get_property("INFERENCE_NUM_THREADS"))
 
     def _request(self) -> Any:
         request = getattr(self._local, "request", None)

@@ -225,8 +225,9 @@ class Configuration:
 
 
 def config_id_for(instance_type: str, environment: Mapping[str, str]) -> str:
-    """A readable, file-name-safe id: ``ml.c5.xlarge`` or ``local.cpu2+OMP_NUM_THREADS=2``."""
-    return "+".join([instance_type, *(f"{k}={v}" for k, v in environment.items())])
+    """A readable, file-name-safe id: ``ml.c5.xlarge`` or ``local.cpu2+OMP_NUM_THREADS=2``. Variables are
+    in name order, so the id does not depend on the order a dict kept (the store sorts JSON keys)."""
+    return "+".join([instance_type, *(f"{k}={environment[k]}" for k in sorted(environment))])
 
 
 def serverless_config_id(memory_size_in_mb: int, max_concurrency: int) -> str:
