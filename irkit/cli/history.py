@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("job", help="job id, job name (its newest run) or 'latest'")
     show.add_argument("--json", action="store_true", help="print the stored result (Describe shape)")
     _add_importance(show)
+    _add_fidelity_floors(show)
     show.set_defaults(func=show_command)
 
     comp = actions.add_parser("compare", help="signed change in %% per configuration, A (baseline) -> B")
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--latency-ms", type=float, help="keep only configurations at most this latency")
     report.add_argument("--min-rpm", type=float, help="keep only configurations serving at least this many req/min")
     _add_importance(report)
+    _add_fidelity_floors(report)
     report.set_defaults(func=report_command)
 
 
@@ -56,6 +58,22 @@ def _add_importance(parser: argparse.ArgumentParser) -> None:
     for goal in GOALS:
         parser.add_argument(f"--{goal}", type=int, choices=IMPORTANCE_LEVELS, default=DEFAULT_IMPORTANCES[goal],
                             help=f"importance of {goal}, 1-5 (default {DEFAULT_IMPORTANCES[goal]})")
+
+
+def _add_fidelity_floors(parser: argparse.ArgumentParser) -> None:
+    """--min-top1-agreement / --min-top5-agreement / --min-cosine: ranking.recommend's fidelity floors."""
+    from irkit.results.fidelity import FLOORS
+
+    for name in FLOORS:
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, metavar="SHARE",
+                            help="rank only configurations whose answers agree with TensorFlow's at least this "
+                                 "much (0-1; the runtime axis, docs/runtimes.md)")
+
+
+def _floors(args: argparse.Namespace) -> dict[str, float]:
+    from irkit.results.fidelity import FLOORS
+
+    return {name: getattr(args, name) for name in FLOORS if getattr(args, name, None) is not None}
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -117,10 +135,12 @@ def show_command(args: argparse.Namespace) -> int:
     if not job["result"]:
         print("no result yet")
         return 0
-    ranked = recommend(R.to_frame(job["result"]), args.cost, args.latency, args.throughput)
+    from irkit.results.fidelity import table_metrics
+
+    ranked = recommend(R.to_frame(job["result"]), args.cost, args.latency, args.throughput, **_floors(args))
     # MaxInvocations with its 95% interval, and notes on unstable runs and ties, when the result has them
-    for line in table_lines(ranked, (R.MAX_INVOCATIONS, R.MODEL_LATENCY_MS, R.COST_PER_HOUR, R.COST_PER_MILLION,
-                                     R.SCORE), width_limit=58):
+    columns = (R.MAX_INVOCATIONS, R.MODEL_LATENCY_MS, R.COST_PER_HOUR, R.COST_PER_MILLION, R.SCORE)
+    for line in table_lines(ranked, table_metrics(ranked, columns), width_limit=58):
         print(line)
     print(recommendation_line(ranked) + " (--cost/--latency/--throughput change it)")
     for note in tie_notes(ranked):
@@ -181,6 +201,6 @@ def report_command(args: argparse.Namespace) -> int:
 
     path = write_report(args.source, args.out, png=not args.no_png, store=_store(args), cost=args.cost,
                         latency=args.latency, throughput=args.throughput, latency_ms=args.latency_ms,
-                        min_rpm=args.min_rpm)
+                        min_rpm=args.min_rpm, **_floors(args))
     print(path)
     return 0

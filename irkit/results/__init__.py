@@ -29,6 +29,7 @@ from irkit.results.confidence import (  # noqa: F401
     STEP_QUALITY_COLUMNS,
     WINDOWS,
 )
+from irkit.results.fidelity import FIDELITY_COLUMNS, has_fidelity  # noqa: F401
 from irkit.results.frame import (  # noqa: F401
     AT_PLATEAU,
     BACKEND,
@@ -91,6 +92,10 @@ from irkit.results.frame import (  # noqa: F401
 from irkit.results.metrics import (  # noqa: F401
     COST_PER_MILLION,
     DESCRIBE_METRICS,
+    FIDELITY_COSINE,
+    FIDELITY_MAX_ABS_DIFF,
+    FIDELITY_TOP1,
+    FIDELITY_TOP5,
     METRICS,
     SCORE,
     Metric,

@@ -40,6 +40,7 @@ from irkit.results.confidence import (
     endpoint_configs,
     step_quality,
 )
+from irkit.results.fidelity import FIDELITY_COLUMNS, result_has_fidelity, row_fidelity
 from irkit.results.metrics import (
     COST_PER_HOUR,
     COST_PER_INFERENCE,
@@ -88,6 +89,7 @@ COLUMNS = (
     COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS, CPU_UTILIZATION, MEMORY_UTILIZATION,
     MODEL_SETUP_TIME, RECOMMENDATION_ID, PRICE_IS_ESTIMATE,
     *QUALITY_COLUMNS,  # how sure the numbers are (irkit.results.confidence); NaN/NA when unknown
+    *FIDELITY_COLUMNS,  # agreement with TensorFlow's answers (irkit.results.fidelity); NaN when not measured
 )
 KIND_RECOMMENDATION = "recommendation"
 KIND_ENDPOINT = "endpoint"
@@ -251,6 +253,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
     config_ids = {c.get("recommendation_id"): c.get("config_id") for c in extra.get("configs") or []}
     configs = {c.get("recommendation_id"): c for c in extra.get("configs") or [] if c.get("recommendation_id")}
     rows = []
+    job_fidelity = result_has_fidelity(result)
     for rec in result.get("InferenceRecommendations") or []:
         row = _recommendation_row(rec)
         rid = row[RECOMMENDATION_ID]
@@ -258,6 +261,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
             row[CONFIG] = config_ids[rid]
         row[PRICE_IS_ESTIMATE] = estimates.get(rid)
         row.update(config_quality(configs.get(rid) or {}, row[COST_PER_HOUR]))
+        row.update(row_fidelity(configs.get(rid), _env(rec), job_fidelity))
         rows.append(row)
     performances = result.get("EndpointPerformances") or []
     behind = endpoint_configs(result) or [{}] * len(performances)
@@ -277,7 +281,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     frame[PRICE_IS_ESTIMATE] = frame[PRICE_IS_ESTIMATE].astype("boolean")
     for column in (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI, COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI,
-                   GENERATOR_CPU, KNEE_USERS):
+                   GENERATOR_CPU, KNEE_USERS, *FIDELITY_COLUMNS):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in (STABLE, SHARES_SERVER_CORES):
         frame[column] = frame[column].astype("boolean")

@@ -36,6 +36,11 @@ MEMORY_UTILIZATION = "memory_utilization"
 MODEL_SETUP_TIME = "model_setup_time"
 COST_PER_MILLION = "cost_per_million"  # derived: cost_per_inference x 1e6
 SCORE = "score"  # ranking: 0..1, higher is better
+# fidelity against TensorFlow (irkit.configs[i].fidelity; irkit.results.fidelity): another runtime's answers
+FIDELITY_TOP1 = "fidelity_top1"  # share of samples whose top class is TensorFlow's
+FIDELITY_TOP5 = "fidelity_top5"  # share of samples whose top 5 hold TensorFlow's top class
+FIDELITY_COSINE = "fidelity_cosine"  # mean cosine similarity of the outputs
+FIDELITY_MAX_ABS_DIFF = "fidelity_max_abs_diff"  # largest absolute difference of any output value
 # ---- per-step metrics (steps_frame columns) ------------------------------------------------------
 REQUESTS = "requests"
 ERRORS = "errors"
@@ -136,6 +141,10 @@ _RECORDS = (
     Metric(COST_PER_MILLION, "cost per 1M inferences", "$", False, ",.3f", None, "$/1M inf",
            source=COST_PER_INFERENCE, factor=1e6),
     Metric(SCORE, "score", "0-1", True, ".2f", None, "score"),
+    Metric(FIDELITY_TOP1, "top-1 agreement with TensorFlow", "", True, ".1%", None, "top-1"),
+    Metric(FIDELITY_TOP5, "top-5 agreement with TensorFlow", "", True, ".1%", None, "top-5"),
+    Metric(FIDELITY_COSINE, "cosine similarity to TensorFlow", "0-1", True, ".5f", None, "cosine"),
+    Metric(FIDELITY_MAX_ABS_DIFF, "max abs difference from TensorFlow", "", False, ".2g", None, "max diff"),
     Metric(REQUESTS, "requests", "", None, ",.0f", None, "requests"),
     Metric(ERRORS, "errors", "", False, ",.0f", None, "errors"),
     Metric(ERROR_RATE, "error rate", "", False, ".1%", None, "errors %"),

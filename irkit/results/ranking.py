@@ -195,6 +195,9 @@ def recommend(
     *,
     latency_ms: float | None = None,
     min_rpm: float | None = None,
+    min_top1_agreement: float | None = None,
+    min_top5_agreement: float | None = None,
+    min_cosine: float | None = None,
 ) -> pd.DataFrame:
     """THE recommendation: recommendation rows that meet the SLO, ranked (``pareto`` column added).
 
@@ -202,15 +205,26 @@ def recommend(
     nothing meets the SLO. ``attrs["importances"]`` holds the importances used.
     Rows tied with the pick within measurement noise are ordered by what separates them and
     marked ``tied``; ``tie_notes(ranked)`` says so in words.
+    ``min_top1_agreement`` / ``min_top5_agreement`` / ``min_cosine`` (0..1) are fidelity floors: a
+    configuration served by another runtime than TensorFlow qualifies only when its answers agree with
+    TensorFlow's at least that much (``irkit.results.fidelity``; ``attrs["fidelity_floor"]`` keeps them).
     """
+    from irkit.results.fidelity import FLOOR_ATTR, check_floors, floor_mask
+
+    floors = check_floors({"min_top1_agreement": min_top1_agreement, "min_top5_agreement": min_top5_agreement,
+                           "min_cosine": min_cosine})
     if KIND in df.columns:
         df = df[df[KIND] == KIND_RECOMMENDATION]
+    if floors:
+        df = df[floor_mask(df, floors)]
     candidates = meets(df, latency_ms=latency_ms, min_rpm=min_rpm)
     ranked = rank(candidates, cost=cost, latency=latency, throughput=throughput)
     levels = importances(cost, latency, throughput)
     ranked = resolve(ranked, _goodness_table(ranked), {GOAL_METRICS[g]: level for g, level in levels.items()})
     ranked[PARETO] = pareto_mask(ranked).to_numpy() if len(ranked) else []
     ranked.attrs[IMPORTANCES] = levels
+    if floors:
+        ranked.attrs[FLOOR_ATTR] = floors
     return ranked
 
 
@@ -222,9 +236,13 @@ def used_importances(ranked: pd.DataFrame) -> dict[str, int]:
 def recommendation_line(ranked: pd.DataFrame, levels: Mapping[str, int] | None = None) -> str:
     """``recommended: CONFIG (RecommendationId), ranked with importance cost 3, ...`` or why none."""
     levels = used_importances(ranked) if levels is None else levels
+    from irkit.results.fidelity import FLOOR_ATTR, floor_text
+
+    floor = floor_text(ranked.attrs.get(FLOOR_ATTR) or {})
+    floor = f"; fidelity floor {floor}" if floor else ""
     if ranked.empty:
-        return f"recommended: none (no configuration qualified; ranked with {importance_text(levels)})"
+        return f"recommended: none (no configuration qualified; ranked with {importance_text(levels)}{floor})"
     best = ranked.iloc[0]
     rid = best.get(RECOMMENDATION_ID)
     ident = f" ({rid})" if isinstance(rid, str) and rid else ""
-    return f"recommended: {best[CONFIG]}{ident}, ranked with {importance_text(levels)}"
+    return f"recommended: {best[CONFIG]}{ident}, ranked with {importance_text(levels)}{floor}"

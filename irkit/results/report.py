@@ -104,13 +104,17 @@ def build_report(
     latency_ms: float | None = None,
     min_rpm: float | None = None,
     store: Any = None,
+    **fidelity_floors: float | None,
 ) -> Report:
-    """Flatten, rank with ``ranking.recommend`` (importance 1-5 per goal, optional SLO filter) and chart a job."""
+    """Flatten, rank with ``ranking.recommend`` (importance 1-5 per goal, optional SLO filter and
+    fidelity floors ``min_top1_agreement`` / ``min_top5_agreement`` / ``min_cosine``) and chart a job."""
+    from irkit.results.fidelity import report_notes
+
     result, spec = _resolve(result_or_job, store)
     frame = R.to_frame(result)
-    ranked = recommend(frame, cost, latency, throughput, latency_ms=latency_ms, min_rpm=min_rpm)
+    ranked = recommend(frame, cost, latency, throughput, latency_ms=latency_ms, min_rpm=min_rpm, **fidelity_floors)
     threshold = latency_threshold_ms(result, spec)
-    notes = _notes(result, frame, ranked, latency_ms, min_rpm)
+    notes = _notes(result, frame, ranked, latency_ms, min_rpm) + report_notes(R.recommendations(frame), ranked)
     drawn = charts.result_charts(result, ranked=ranked if len(ranked) else None, threshold_ms=threshold)
     return Report(result, frame, ranked, drawn, importances(cost, latency, throughput), threshold, notes)
 
@@ -176,6 +180,7 @@ _CHART_TITLES = {
     "cost_vs_latency": "Cost vs latency, with the Pareto front",
     "max_invocations": "Max invocations per configuration",
     "step_curves": "Load curves per step",
+    "cost_vs_fidelity": "Cost vs fidelity to TensorFlow (the runtime axis)",
 }
 
 _ENDPOINT_METRICS = (MAX_INVOCATIONS, MODEL_LATENCY_MS)
@@ -210,6 +215,10 @@ def _ranking_table(ranked: Any) -> str:
     at = list(columns).index(MAX_INVOCATIONS) + 1  # the interval right after the value
     items = list(columns.items())
     columns = dict(items[:at] + list(_quality_columns(shown).items()) + items[at:])
+    from irkit.results.fidelity import table_metrics
+
+    order = table_metrics(shown, list(columns))  # fidelity beside cost, when measured
+    columns = {c: columns.get(c) or metric(c).title for c in order}
     return table(shown, columns, highlight_first=True, classes={Q.FLAGS: "flag", TIED: "flag"})
 
 
@@ -225,7 +234,8 @@ def write_report(
 
     ``result_or_job``: a result dict, a saved result ``.json``, a ``JobHandle``, or a job id/name/
     ``latest`` in the history. ``rank_args``: ``cost``, ``latency``, ``throughput`` (1-5),
-    ``latency_ms``, ``min_rpm``.
+    ``latency_ms``, ``min_rpm``, and the fidelity floors ``min_top1_agreement``, ``min_top5_agreement``,
+    ``min_cosine`` (0-1).
     """
     report = build_report(result_or_job, store=store, **rank_args)
     out = Path(out_dir)

@@ -90,7 +90,9 @@ def _value(row: dict[str, Any], column: str) -> str:
 
 
 def _table(ranked: Any) -> list[str]:
-    return table_lines(ranked, TABLE_METRICS)
+    from irkit.results.fidelity import table_metrics
+
+    return table_lines(ranked, table_metrics(ranked, TABLE_METRICS))  # fidelity beside cost when measured
 
 
 def table_lines(ranked: Any, columns: tuple[str, ...] = TABLE_METRICS, *, width_limit: int = CONFIG_WIDTH) -> list[str]:

@@ -19,3 +19,4 @@ from irkit.results.charts.core import (  # noqa: F401
     step_curves,
     traffic_preview,
 )
+from irkit.results.charts.fidelity import cost_vs_fidelity  # noqa: F401

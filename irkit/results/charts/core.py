@@ -285,7 +285,8 @@ def history_trend(
 
 def result_charts(result: Any, *, ranked: pd.DataFrame | None = None, threshold_ms: float | None = None) -> dict[str, Any]:
     """Every chart a result supports, by name (``cost_vs_latency``, ``max_invocations``, ``step_curves``;
-    with ``irkit.per_model``, also ``model_latency``, ``cold_warm``, ``hit_rate`` from ``charts.models``)."""
+    with ``irkit.per_model``, also ``model_latency``, ``cold_warm``, ``hit_rate`` from ``charts.models``;
+    with fidelity (the runtime axis), ``cost_vs_fidelity`` from ``charts.fidelity``)."""
     frame = R.to_frame(result)
     recs = R.recommendations(frame)
     if ranked is None:
@@ -305,4 +306,7 @@ def result_charts(result: Any, *, ranked: pd.DataFrame | None = None, threshold_
     if len(steps):
         charts["step_curves"] = step_curves(steps, threshold_ms=threshold_ms)
     charts.update(model_charts(result))  # multi-model load: per-model latency, cold/warm, hit rate
+    from irkit.results.charts.fidelity import fidelity_charts
+
+    charts.update(fidelity_charts(frame, ranked))  # the runtime axis: cost per 1M inferences vs fidelity
     return charts
