@@ -13,11 +13,13 @@ from .instance_picker import InstancePicker
 from .job_panel import JobPanel
 from .model_source import ModelSourcePanel
 from .results_explorer import ResultsExplorer
+from .runtime_picker import RuntimePicker
 from .target_models import TargetModelsEditor
 from .traffic import StoppingPanel, TrafficPanel
 
 __all__ = [
     "HyperparameterPanel",
+    "RuntimePicker",
     "InstancePicker",
     "JobPanel",
     "ModelSourcePanel",

@@ -62,8 +62,10 @@ def table_html(ranked: Any) -> str:
 
     if ranked is None or ranked.empty:
         return "<i>No recommendations yet.</i>"
+    from irkit.results.fidelity import table_metrics
+
     env = R.env_columns(ranked)
-    records = [metric(c) for c in TABLE_METRICS]
+    records = [metric(c) for c in table_metrics(ranked, TABLE_METRICS)]  # fidelity beside cost, when measured
     shown = Q.with_quality(add_derived(ranked))
     notes = ["; ".join(x for x in (mark, flagged) if x) for mark, flagged in zip(tie_marks(ranked), shown[Q.FLAGS],
                                                                                    strict=True)]

@@ -15,6 +15,7 @@ from .instance_picker import InstancePicker
 from .job_panel import JobPanel
 from .model_source import ModelSourcePanel
 from .results_explorer import ResultsExplorer
+from .runtime_picker import RuntimePicker
 from .target_models import TargetModelsEditor
 from .traffic import StoppingPanel, TrafficPanel
 
@@ -60,6 +61,7 @@ class RightSizeApp(Panel):
         env_ranges: dict[str, list[Any]] | None = None,
         sagemaker_options: dict[str, Any] | None = None,
         poll_s: float = 1.0,
+        runtimes: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -71,6 +73,7 @@ class RightSizeApp(Panel):
         )
         self.instances = InstancePicker(backend_name, selected=tuple(instance_types or ()))
         self.hyperparameters = HyperparameterPanel(env_ranges)
+        self.runtimes = RuntimePicker(runtimes)  # e.g. ["tensorflow fp32", "openvino bf16"]
         self.traffic = TrafficPanel()
         self.stopping = StoppingPanel()
         self.targets = TargetModelsEditor()
@@ -85,9 +88,10 @@ class RightSizeApp(Panel):
         if not self.instances.selected and self.instances.select.options:
             self.instances.selected = (self.instances.select.options[0][1],)
         self._link((self.job, "backend_name"), (self.instances, "backend"))
+        self._link((self.job, "backend_name"), (self.runtimes, "backend"))
         self._observe(self.job, self._on_result, "result")
         settings = w.Accordion(
-            children=[self.hyperparameters.box],
+            children=[w.VBox([self.runtimes.box, self.hyperparameters.box])],
             titles=("Container settings to compare (optional)",),
         )
         stopping = w.Accordion(
@@ -129,6 +133,7 @@ class RightSizeApp(Panel):
             (self.model, "model"),
             (self.instances, "instance types"),
             (self.hyperparameters, "container settings"),
+            (self.runtimes, "runtimes"),
             (self.traffic, "traffic"),
             (self.targets, "target_models"),
         ):
@@ -141,7 +146,16 @@ class RightSizeApp(Panel):
             **self.stopping.spec_fields(),
             **self.targets.spec_fields(),
         }
-        if self.hyperparameters.env_ranges:
+        runtime_ranges = self.runtimes.ranges(types, self.hyperparameters.env_ranges)
+        if runtime_ranges:  # TensorFlow in one range, OpenVINO and its precisions in another
+            from irkit.spec.runtimes import PRECISION_ENV, RUNTIME_ENV
+
+            both = sorted({RUNTIME_ENV, PRECISION_ENV} & set(self.hyperparameters.env_ranges))
+            if both:
+                raise SpecError("container settings", f"{', '.join(both)}: choose runtimes with the Runtimes "
+                                "boxes, not as a variable")
+            data["hyperparameter_ranges"] = runtime_ranges
+        elif self.hyperparameters.env_ranges:
             data["hyperparameter_ranges"] = [
                 {"instance_types": types, **self.hyperparameters.env_ranges}
             ]
@@ -182,6 +196,7 @@ class RightSizeApp(Panel):
             self.model,
             self.instances,
             self.hyperparameters,
+            self.runtimes,
             self.traffic,
             self.stopping,
             self.targets,
