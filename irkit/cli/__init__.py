@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "irkit.cli.serve",  # serve
     "irkit.cli.recommend",  # recommend
     "irkit.cli.history",  # jobs list|show|compare|import, report
+    "irkit.cli.plan",  # plan (fleet size, cost, autoscaling, trace replay)
     "irkit.cli.app",  # app
     "irkit.cli.run",  # run (papermill)
 )

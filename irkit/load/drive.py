@@ -41,6 +41,8 @@ class LoadSettings:
     log_dir: Path | None = None  # server and Locust logs go here when set
     target_models: Any = None  # irkit.spec.TargetModels: multi-model / multi-container load
     seed: int = 0  # the target sampler's seed
+    load_config: dict[str, Any] | None = None  # more locustfile keys (a trace replay's even arrivals)
+    play_to_end: bool = False  # a trace replay runs to its end: SLO breaks are what it reports
 
     def log_path(self, name: str) -> Path | None:
         """Where the log called ``name`` goes, or None when logs are not kept."""
@@ -103,9 +105,10 @@ def usage_pair(usage: Any) -> tuple[float | None, float | None]:
 
 def _target_load_kwargs(settings: LoadSettings) -> dict[str, Any]:
     """run_load's extra config for multi-model load (none without target_models, so fakes keep working)."""
-    if settings.target_models is None:
-        return {}
-    return {"extra_config": {"target_models": settings.target_models.to_dict(), "seed": settings.seed}}
+    extra = dict(settings.load_config or {})
+    if settings.target_models is not None:
+        extra.update({"target_models": settings.target_models.to_dict(), "seed": settings.seed})
+    return {"extra_config": extra} if extra else {}
 
 
 class _StepWatcher:
@@ -135,7 +138,7 @@ class _StepWatcher:
                 percentile=self.settings.percentile, flat_invocations=self.settings.flat_invocations,
                 max_invocations=self.settings.max_invocations,
             )
-            if reason and not self.stop_event.is_set():
+            if reason and not self.settings.play_to_end and not self.stop_event.is_set():
                 self.outcome.stop_reason = reason
                 self.stop_event.set()
 

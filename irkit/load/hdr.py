@@ -53,6 +53,7 @@ class StepTally:
     within_threshold: int = 0  # successes at or under the latency threshold (goodput)
     late: int = 0  # open loop: sends that left later than scheduled
     dropped: int = 0  # open loop: arrivals not sent (too many in flight)
+    sent: int = 0  # open loop: requests sent at a time scheduled in this step (trace replay's achieved count)
     cpu_percent: float | None = None  # the generator process's CPU over the step
     histogram: Any = field(default_factory=new_histogram)
 
@@ -68,12 +69,12 @@ class StepTally:
     def encode(self) -> dict[str, Any]:
         """A msgpack/JSON-safe form for Locust's worker -> master messages."""
         return {"requests": self.requests, "errors": self.errors, "within_threshold": self.within_threshold,
-                "late": self.late, "dropped": self.dropped, "cpu_percent": self.cpu_percent,
+                "late": self.late, "dropped": self.dropped, "sent": self.sent, "cpu_percent": self.cpu_percent,
                 "histogram": self.histogram.encode().decode("ascii")}
 
     def merge_encoded(self, data: dict[str, Any]) -> None:
         """Add another process's encoded tally for the same step into this one."""
-        for name in ("requests", "errors", "within_threshold", "late", "dropped"):
+        for name in ("requests", "errors", "within_threshold", "late", "dropped", "sent"):
             setattr(self, name, getattr(self, name) + int(data.get(name) or 0))
         cpu = data.get("cpu_percent")
         if cpu is not None:

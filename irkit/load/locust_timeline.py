@@ -33,7 +33,7 @@ import os
 import random
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
@@ -174,6 +174,9 @@ def _step_record(window: shapes.StepWindow, tally: StepTally, models: StepModels
     step.update(tally.step_dict(window.duration_s))
     if TIMELINE.config and TIMELINE.config.get("mode") == "open":
         step["late"], step["dropped"] = tally.late, tally.dropped
+        step["sent"] = tally.sent
+        if TIMELINE.config.get("time_scale"):  # trace replay: where the window starts in the trace
+            step["trace_s"] = round(window.start_s * float(TIMELINE.config["time_scale"]), 3)
     if models is not None and models.targets:
         step["per_model"] = models.entries()
     cpu = step.get("generator_cpu")
@@ -310,28 +313,10 @@ def wait_for_config() -> bool:
     return True
 
 
-def run_arrivals(send: Callable[[float], None]) -> None:
-    """An open-loop user's one task: send at Poisson arrival times, 1/N of each window's rate per process.
-
-    ``send(scheduled)`` makes one request; it runs in its own greenlet, counted ``late`` when it
-    leaves more than ``LATE_AFTER_S`` after ``scheduled`` and ``dropped`` (not sent) while
-    ``OPEN_LOOP_MAX_IN_FLIGHT`` requests are outstanding. Never returns: the timeline quits Locust.
-    """
-    while TIMELINE.config is None or TIMELINE.t0 is None:
-        gevent.sleep(0.01)
-    generators = max(1, int(TIMELINE.config.get("generators") or 1))
+def _poisson_times(generators: int) -> Iterator[tuple[float, int]]:
+    """(send time, window index): Poisson arrivals at 1/N of each window's rate."""
+    assert TIMELINE.t0 is not None
     rng = random.Random()
-    in_flight = [0]
-
-    def scheduled_send(scheduled: float, index: int) -> None:
-        if time.time() - scheduled > LATE_AFTER_S:
-            TIMELINE.tally(index).late += 1
-        in_flight[0] += 1
-        try:
-            send(scheduled)
-        finally:
-            in_flight[0] -= 1
-
     at = TIMELINE.t0
     for window in TIMELINE.windows:
         end = TIMELINE.t0 + window.end_s
@@ -341,11 +326,53 @@ def run_arrivals(send: Callable[[float], None]) -> None:
             at += rng.expovariate(rate)
             if at >= end:
                 break
-            _sleep_until(at)
-            if in_flight[0] >= OPEN_LOOP_MAX_IN_FLIGHT:
-                TIMELINE.tally(window.index).dropped += 1
-                continue
-            gevent.spawn(scheduled_send, at, window.index)
+            yield at, window.index
         at = end
+
+
+def _even_times(generators: int, environment: Any) -> Iterator[tuple[float, int]]:
+    """(send time, window index) of a trace replay (config ``arrivals: even``): each window's requests
+    evenly spaced, as many as the trace says (irkit.spec.trace.even_send_times); 1/N per process."""
+    from irkit.spec.trace import even_send_times
+
+    assert TIMELINE.t0 is not None
+    rates = [float(w.target_rps or 0.0) for w in TIMELINE.windows]
+    window_s = TIMELINE.windows[0].duration_s if TIMELINE.windows else 1.0
+    index = int(getattr(getattr(environment, "runner", None), "worker_index", 0) or 0) % generators
+    for offset, window in even_send_times(rates, window_s, generators, index):
+        yield TIMELINE.t0 + offset, window
+
+
+def run_arrivals(send: Callable[[float], None], environment: Any = None) -> None:
+    """An open-loop user's one task: send at Poisson arrival times, 1/N of each window's rate per process
+    (with config ``arrivals: even``, a trace replay's evenly spaced sends instead).
+
+    ``send(scheduled)`` makes one request; it runs in its own greenlet, counted ``sent`` in its
+    window, ``late`` when it leaves more than ``LATE_AFTER_S`` after ``scheduled`` and ``dropped``
+    (not sent) while ``OPEN_LOOP_MAX_IN_FLIGHT`` requests are outstanding. Never returns: the
+    timeline quits Locust.
+    """
+    while TIMELINE.config is None or TIMELINE.t0 is None:
+        gevent.sleep(0.01)
+    generators = max(1, int(TIMELINE.config.get("generators") or 1))
+    in_flight = [0]
+
+    def scheduled_send(scheduled: float, index: int) -> None:
+        TIMELINE.tally(index).sent += 1
+        if time.time() - scheduled > LATE_AFTER_S:
+            TIMELINE.tally(index).late += 1
+        in_flight[0] += 1
+        try:
+            send(scheduled)
+        finally:
+            in_flight[0] -= 1
+
+    even = TIMELINE.config.get("arrivals") == "even"
+    for at, index in (_even_times(generators, environment) if even else _poisson_times(generators)):
+        _sleep_until(at)
+        if in_flight[0] >= OPEN_LOOP_MAX_IN_FLIGHT:
+            TIMELINE.tally(index).dropped += 1
+            continue
+        gevent.spawn(scheduled_send, at, index)
     while True:  # the schedule is over: idle until the timeline quits Locust
         gevent.sleep(1.0)

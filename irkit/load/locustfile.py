@@ -72,4 +72,4 @@ class OpenLoopUser(FastHttpUser):
 
     @task
     def arrivals(self) -> None:
-        run_arrivals(lambda scheduled: _post(self, {CONTEXT_SCHEDULED: scheduled}))
+        run_arrivals(lambda scheduled: _post(self, {CONTEXT_SCHEDULED: scheduled}), self.environment)

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--container", action="append", default=[], metavar="HOST=MODEL",
                        help="one container of a multi-container endpoint (repeat), routed by "
                        "X-Amzn-SageMaker-Target-Container-Hostname")
+    group.add_argument("--replicas", type=int, default=1, metavar="N",
+                       help="serve MODEL as N replicas behind a round-robin router, each pinned to its own "
+                       "--instance-type CPU set (or an equal share of --cpus): an N-instance endpoint")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -63,6 +66,10 @@ def serve(args: argparse.Namespace) -> int:
     mode = check_mode(args)
     if mode == "containers":
         return serve_containers(args)
+    if mode == "replicas":
+        from irkit.serve.replicas import serve_replicas
+
+        return serve_replicas(args)
     from irkit.serve.decode import image_preprocessor
     from irkit.serve.modelhost import resolve_savedmodel
     from irkit.serve.settings import WORKERS, ServerSettings
@@ -111,7 +118,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def check_mode(args: argparse.Namespace) -> str:
-    """"single", "multi-model" or "containers"; SpecError naming the option that does not fit."""
+    """"single", "multi-model", "containers" or "replicas"; SpecError naming the option that does not fit."""
     multi_model = getattr(args, "multi_model", None)
     containers = getattr(args, "container", None) or []
     if multi_model and containers:
@@ -131,6 +138,11 @@ def check_mode(args: argparse.Namespace) -> str:
             raise SpecError("--memory-mb", "must be more than 0")
         if not Path(multi_model).expanduser().is_dir():
             raise SpecError("--multi-model", f"{multi_model!r} is not a folder")
+    replicas = getattr(args, "replicas", 1) or 1
+    if replicas < 1:
+        raise SpecError("--replicas", "must be at least 1")
+    if replicas > 1 and (multi_model or containers):
+        raise SpecError("--replicas", "serves one MODEL; it cannot be combined with --multi-model or --container")
     if containers:
         return "containers"
     if multi_model:
@@ -138,7 +150,7 @@ def check_mode(args: argparse.Namespace) -> str:
     if not args.model:
         raise SpecError("model", "name a model.tar.gz or SavedModel folder (or use --multi-model DIR / "
                                  "--container HOST=MODEL)")
-    return "single"
+    return "replicas" if replicas > 1 else "single"
 
 
 def export_mme_env(args: argparse.Namespace, work_dir: Path) -> Path:

@@ -51,10 +51,12 @@ class ServerProcess:
                  env: Mapping[str, Any] | None = None, cpus: Iterable[int] | None = None,
                  log_path: str | Path | None = None, workers: int | None = None, multi_model: bool = False,
                  max_loaded: int | None = None, memory_mb: float | None = None,
-                 containers: Mapping[str, str | Path] | None = None) -> None:
+                 containers: Mapping[str, str | Path] | None = None, replicas: int = 1) -> None:
         """``multi_model=True``: ``model_path`` is a folder of ``*.tar.gz`` served as a multi-model
         endpoint (``max_loaded`` / ``memory_mb`` bound it). ``containers={hostname: model}``: a
-        multi-container endpoint (``model_path`` None). See docs/multi-model.md."""
+        multi-container endpoint (``model_path`` None). See docs/multi-model.md. ``replicas=N``:
+        N copies of the model behind a round-robin router, ``cpus`` cut into one block each
+        (irkit/serve/replicas.py)."""
         self.containers = {str(k): Path(v) for k, v in (containers or {}).items()}
         if self.containers and model_path is not None:
             raise BackendError("give either a model path or containers, not both")
@@ -70,6 +72,7 @@ class ServerProcess:
         self.cpus = sorted(set(cpus)) if cpus else None
         self.log_path = Path(log_path) if log_path else None
         self.workers = workers
+        self.replicas = max(1, int(replicas))
         self.setup_time_s: float | None = None
         self.process: subprocess.Popen | None = None
         self._work_dir: Path | None = None
@@ -112,6 +115,8 @@ class ServerProcess:
             cmd += ["--cpus", ",".join(str(c) for c in self.cpus)]
         if self.workers:
             cmd += ["--workers", str(self.workers)]
+        if self.replicas > 1:
+            cmd += ["--replicas", str(self.replicas)]
         return cmd
 
     def start(self, timeout: float = START_TIMEOUT_S) -> ServerProcess:

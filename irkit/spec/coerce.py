@@ -34,6 +34,7 @@ from irkit.spec.parts import (
     Stairs,
 )
 from irkit.spec.targets import coerce_target_models
+from irkit.spec.trace import TraceSettings
 
 if TYPE_CHECKING:
     from irkit.spec import JobSpec
@@ -118,6 +119,7 @@ def coerce_fields(spec: JobSpec) -> dict[str, Any]:
         "open_loop": _opt(s.open_loop, lambda v: OpenLoop.from_value("open_loop", v)),
         "instance_prices": MappingProxyType(_check_prices(s.instance_prices)),
         "target_models": coerce_target_models(s.target_models),
+        "trace": _opt(s.trace, lambda v: TraceSettings.from_value("trace", v)),
     }
     return out
 
@@ -126,6 +128,8 @@ def _implied_traffic_type(s: JobSpec) -> str | None:
     """PHASES or STAIRS follows from which block is given (the SDK's default is PHASES)."""
     if s.stairs is not None:
         return "STAIRS"
+    if s.trace is not None and not s.phases:
+        return "TRACE"
     return "PHASES" if s.phases else None
 
 

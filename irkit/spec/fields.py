@@ -23,7 +23,7 @@ ENDPOINT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 LOCAL_INSTANCE_PATTERN = re.compile(r"local\.cpu([1-9][0-9]*)")
 
 FRAMEWORKS = ("TENSORFLOW", "PYTORCH", "XGBOOST", "SAGEMAKER-SCIKIT-LEARN")
-TRAFFIC_TYPES = ("PHASES", "STAIRS")
+TRAFFIC_TYPES = ("PHASES", "STAIRS", "TRACE")  # TRACE: local only (spec/trace.py)
 PERCENTILES = ("P95", "P99")
 FLAT_INVOCATIONS = ("Continue", "Stop")
 ENDPOINT_TYPES = ("RealTime", "Serverless")

@@ -45,6 +45,7 @@ from irkit.spec.request import (
     spec_data_from_request,
 )
 from irkit.spec.targets import TargetModels
+from irkit.spec.trace import TraceSettings
 from irkit.spec.validate import (
     check_cross_fields,
     check_for_local,
@@ -98,6 +99,7 @@ class JobSpec:
     open_loop: OpenLoop | None = None
     instance_prices: Mapping[str, float] = field(default_factory=dict)
     target_models: TargetModels | None = None  # multi-model / multi-container load (spec_targets.py)
+    trace: TraceSettings | None = None  # traffic_type TRACE: replay a recorded rate (spec/trace.py)
 
     def __post_init__(self) -> None:
         for name, value in coerce_fields(self).items():

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Keys that only the local backend understands; rendering them for SageMaker is an error.
 # (target_models is valid for SageMaker endpoint benchmarks; JobSpec.to_request refuses it itself.)
-LOCAL_ONLY_KEYS = ("open_loop", "instance_prices")
+LOCAL_ONLY_KEYS = ("open_loop", "instance_prices", "trace")
 
 
 def check_cross_fields(s: JobSpec) -> None:
@@ -38,6 +38,7 @@ def check_cross_fields(s: JobSpec) -> None:
         raise SpecError("phases", "give either phases or stairs, not both")
     if s.traffic_type == "PHASES" and not s.phases:
         raise SpecError("phases", "traffic_type PHASES needs at least one phase")
+    _check_trace_fields(s)
     if (
         s.max_tests is not None
         and s.max_parallel_tests is not None
@@ -46,6 +47,19 @@ def check_cross_fields(s: JobSpec) -> None:
         raise SpecError(
             "max_parallel_tests", f"{s.max_parallel_tests} is more than max_tests {s.max_tests}"
         )
+
+
+def _check_trace_fields(s: JobSpec) -> None:
+    """traffic_type TRACE goes with a ``trace`` block and no other traffic (spec/trace.py)."""
+    if s.traffic_type == "TRACE" and s.trace is None:
+        raise SpecError("trace", "traffic_type TRACE needs a trace block {path: FILE.csv}")
+    if s.trace is None:
+        return
+    if s.traffic_type not in (None, "TRACE"):
+        raise SpecError("traffic_type", f"is {s.traffic_type} but a trace block is given; use TRACE")
+    for key in ("phases", "stairs", "open_loop"):
+        if getattr(s, key):
+            raise SpecError(key, "give either a trace or phases/stairs/open_loop, not both")
 
 
 def check_for_sagemaker(s: JobSpec) -> None:
@@ -104,3 +118,8 @@ def check_for_local(s: JobSpec) -> None:
         for j, name in enumerate(r.instance_types):
             check_instance_type(f"hyperparameter_ranges[{i}].instance_types[{j}]", name, "local")
     check_runtimes_for_local(s)
+    if s.trace is not None:
+        try:
+            s.trace.plan()  # the file is read and checked here, before any server starts
+        except SpecError as exc:
+            raise SpecError("trace.path", str(exc)) from None

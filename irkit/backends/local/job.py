@@ -50,6 +50,7 @@ def load_settings(spec: Any, meta: dict[str, Any], workdir: Path) -> LoadSetting
     content_type = (spec.supported_content_types[0] if spec.supported_content_types
                     else guess_content_type(payload))
     threshold = spec.latency_threshold
+    replay = spec.trace.plan() if spec.trace is not None else None  # traffic_type TRACE (spec/trace.py)
     return LoadSettings(
         payload_path=payload,
         content_type=content_type,
@@ -58,11 +59,13 @@ def load_settings(spec: Any, meta: dict[str, Any], workdir: Path) -> LoadSetting
         percentile=threshold.percentile if threshold else "P95",
         flat_invocations=spec.flat_invocations,
         max_invocations=spec.max_invocations,
-        open_loop=spec.open_loop,
+        open_loop=replay.open_loop() if replay is not None else spec.open_loop,
         workers=int(meta.get("workers") or 0),
         log_dir=workdir,
         target_models=spec.target_models,
         seed=int(meta.get("seed") or 0),
+        load_config=replay.load_config() if replay is not None else None,
+        play_to_end=replay is not None,
     )
 
 

@@ -129,4 +129,4 @@ class OpenLoopUser(User):
 
     @task
     def arrivals(self) -> None:
-        run_arrivals(lambda scheduled: invoker(self.environment).invoke(scheduled=scheduled))
+        run_arrivals(lambda scheduled: invoker(self.environment).invoke(scheduled=scheduled), self.environment)

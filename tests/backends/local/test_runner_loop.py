@@ -156,3 +156,28 @@ def test_job_run_stop_leaves_unfinished_configs_pending(payload_tarball):
     assert result["Status"] == states.STOPPED
     assert all(c["status"] == states.PENDING for c in store.configs(job_id))
     assert all(s.stopped for s in FakeServer.instances if s.started)
+
+
+def test_a_trace_replay_plays_to_the_end_past_slo_breaks():
+    """LoadSettings.play_to_end (traffic_type TRACE): an SLO break does not stop the load."""
+    import threading
+    from pathlib import Path
+
+    from irkit.backends.local.runner import ConfigOutcome, LoadSettings, drive_load
+
+    def load(url, payload, content_type, traffic, *, on_step, stop_event, extra_config=None, **kw):
+        load.extra = extra_config
+        for i in range(3):
+            on_step({"step": i, "rps": 10.0, "requests": 10, "p95_ms": 500.0, "p99_ms": 600.0, "errors": 0})
+            if stop_event.is_set():
+                break
+        return None
+
+    for play_to_end, steps in ((False, 1), (True, 3)):
+        settings = LoadSettings(Path("p.json"), "application/json", None, threshold_ms=100,
+                                open_loop={"rates_per_second": [10, 10, 10], "duration_in_seconds": 1},
+                                load_config={"arrivals": "even"}, play_to_end=play_to_end, max_seconds=10)
+        outcome = ConfigOutcome("c", "local.cpu1", {})
+        drive_load("http://x", outcome, settings, threading.Event(), None, load, None)
+        assert len(outcome.steps) == steps
+        assert load.extra == {"arrivals": "even"}
