@@ -24,11 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from irkit.errors import SpecError
+from irkit.spec.trace_file import (  # noqa: F401 - the forms are re-exported for readers
+    FORM_CLOUDWATCH,
+    FORM_COUNTS,
+    FORM_TIMESTAMPS,
+    MAX_TRACE_BINS,
+    parse_trace,
+)
 
-FORM_COUNTS = "counts"
-FORM_TIMESTAMPS = "timestamps"
-FORM_CLOUDWATCH = "cloudwatch"
-MAX_TRACE_BINS = 200_000  # a per-second day is 86,400
 MAX_REPLAY_WINDOWS = 3_600  # longer traces are summed into coarser bins before replay
 TRACE_KEYS = ("path", "time_scale", "rate_scale", "bin_seconds")
 
@@ -301,8 +304,6 @@ class TraceSettings:
 
 def read_trace(source: Any, *, bin_seconds: float | None = None, name: str | None = None) -> Trace:
     """A Trace from a CSV/JSON file path, the file's text (``name`` labels it), or a Trace."""
-    from irkit.spec.trace_file import read_trace_source
-
     if isinstance(source, Trace):
         return source
-    return read_trace_source(source, bin_seconds=bin_seconds, name=name)
+    return Trace(*parse_trace(source, bin_seconds=bin_seconds, name=name))

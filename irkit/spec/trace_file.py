@@ -1,4 +1,4 @@
-"""Read a traffic trace file into a :class:`irkit.spec.trace.Trace`. Errors name the file and line.
+"""Parse a traffic trace file (for :class:`irkit.spec.trace.Trace`). Errors name the file and line.
 
 Forms (docs/plan.md "Traces"):
 
@@ -23,10 +23,14 @@ import os
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from irkit.errors import SpecError
-from irkit.spec.trace import FORM_CLOUDWATCH, FORM_COUNTS, FORM_TIMESTAMPS, MAX_TRACE_BINS, Trace
+
+FORM_COUNTS = "counts"
+FORM_TIMESTAMPS = "timestamps"
+FORM_CLOUDWATCH = "cloudwatch"
+MAX_TRACE_BINS = 200_000  # a per-second day is 86,400
 
 TIME_NAMES = ("timestamp", "timestamps", "time", "ts", "datetime", "date", "second", "seconds", "minute",
               "minutes", "t", "timestamp (utc)", "timestamps (utc)", "time (utc)")
@@ -35,7 +39,17 @@ COUNT_NAMES = ("requests", "request_count", "count", "counts", "invocations", "s
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
-def read_trace_source(source: Any, *, bin_seconds: float | None = None, name: str | None = None) -> Trace:
+class Parsed(NamedTuple):
+    """A parsed trace: request rate per bin (req/s), bin length, label, form, first timestamp."""
+
+    rates: tuple[float, ...]
+    bin_s: float
+    source: str
+    form: str
+    start: str | None = None
+
+
+def parse_trace(source: Any, *, bin_seconds: float | None = None, name: str | None = None) -> Parsed:
     """Parse a path or the file's text (``str`` holding a newline or starting with ``{``)."""
     text, label = _text(source, name)
     stripped = text.lstrip()
@@ -119,7 +133,7 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-def _from_csv(text: str, label: str, bin_seconds: float | None) -> Trace:
+def _from_csv(text: str, label: str, bin_seconds: float | None) -> Parsed:
     rows = _rows(text, label)
     header: list[str] | None = None
     if _looks_like_header(rows[0][1]):
@@ -163,9 +177,9 @@ def _count(text: str, where: str) -> float:
     return float(text)
 
 
-def _counts(rows: list[tuple[int, list[str]]], label: str, col: int, bin_s: float) -> Trace:
+def _counts(rows: list[tuple[int, list[str]]], label: str, col: int, bin_s: float) -> Parsed:
     counts = [_count(_cell(cells, col, f"{label}:{n}"), f"{label}:{n}") for n, cells in rows]
-    return Trace(tuple(c / bin_s for c in counts), bin_s, label, FORM_COUNTS)
+    return Parsed(tuple(c / bin_s for c in counts), bin_s, label, FORM_COUNTS)
 
 
 def _bin_of(times: list[float]) -> float:
@@ -177,7 +191,7 @@ def _bin_of(times: list[float]) -> float:
 
 
 def _timed(rows: list[tuple[int, list[str]]], label: str, time_col: int, count_col: int, *, minutes: bool,
-           bin_seconds: float | None, form: str = FORM_COUNTS) -> Trace:
+           bin_seconds: float | None, form: str = FORM_COUNTS) -> Parsed:
     points: dict[float, float] = {}
     first_text: dict[float, str] = {}
     for n, cells in rows:
@@ -190,7 +204,7 @@ def _timed(rows: list[tuple[int, list[str]]], label: str, time_col: int, count_c
 
 
 def _binned(points: dict[float, float], first_text: dict[float, str], label: str, bin_seconds: float | None,
-            form: str) -> Trace:
+            form: str) -> Parsed:
     times = sorted(points)
     bin_s = float(bin_seconds) if bin_seconds else _bin_of(times)
     start = times[0]
@@ -201,10 +215,10 @@ def _binned(points: dict[float, float], first_text: dict[float, str], label: str
     counts = [0.0] * bins
     for at in times:
         counts[int(math.floor((at - start) / bin_s + 1e-9))] += points[at]
-    return Trace(tuple(c / bin_s for c in counts), bin_s, label, form, first_text[start])
+    return Parsed(tuple(c / bin_s for c in counts), bin_s, label, form, first_text[start])
 
 
-def _timestamps(rows: list[tuple[int, list[str]]], label: str, time_col: int) -> Trace:
+def _timestamps(rows: list[tuple[int, list[str]]], label: str, time_col: int) -> Parsed:
     """One row per request: counts per second from the first request's second."""
     points: dict[float, float] = {}
     first_text: dict[float, str] = {}
@@ -223,7 +237,7 @@ def _timestamps(rows: list[tuple[int, list[str]]], label: str, time_col: int) ->
     return _binned(points, first_text, label, 1.0, FORM_TIMESTAMPS)
 
 
-def _from_json(text: str, label: str) -> Trace:
+def _from_json(text: str, label: str) -> Parsed:
     try:
         data = json.loads(text)
     except ValueError as exc:
