@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve a model locally: GET /ping, POST /invocations (JSON, npy, JPEG, PNG). "
         "Env knobs: SAGEMAKER_TFS_ENABLE_BATCHING, SAGEMAKER_TFS_MAX_BATCH_SIZE, "
         "SAGEMAKER_TFS_BATCH_TIMEOUT_MICROS, SAGEMAKER_GUNICORN_WORKERS, OMP_NUM_THREADS, "
-        "TF_NUM_INTRAOP_THREADS, TF_NUM_INTEROP_THREADS. Multi-model: --multi-model DIR routes by "
+        "TF_NUM_INTRAOP_THREADS, TF_NUM_INTEROP_THREADS; the runtime: IRKIT_RUNTIME=tensorflow|openvino, "
+        "IRKIT_PRECISION=fp32|bf16 (docs/runtimes.md). Multi-model: --multi-model DIR routes by "
         "X-Amzn-SageMaker-Target-Model; multi-container: --container HOST=MODEL (repeat) routes by "
         "X-Amzn-SageMaker-Target-Container-Hostname.",
     )

@@ -30,7 +30,7 @@ import numpy as np
 
 from irkit.errors import BackendError, PackagingError, PayloadError
 from irkit.serve.modelhost import ModelHost
-from irkit.spec.runtimes import BF16, OPENVINO, TENSORFLOW
+from irkit.spec.runtimes import OPENVINO, TENSORFLOW
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ def load_host(model_dir: str | Path, settings: Any) -> Any:
     PackagingError, a missing engine as BackendError."""
     runtime = getattr(settings, "runtime", TENSORFLOW)
     if runtime == OPENVINO:
-        return OpenVinoHost(model_dir, precision=getattr(settings, "precision", "fp32"), threads=thread_count(settings))
+        sizes = (1, settings.max_batch_size) if getattr(settings, "enable_batching", False) else (1,)
+        return OpenVinoHost(model_dir, precision=getattr(settings, "precision", "fp32"), threads=thread_count(settings),
+                            batch_sizes=sizes)
     from irkit.serve.modelhost import configure_threads
 
     configure_threads(settings.intra_op_threads, settings.inter_op_threads)
@@ -149,16 +151,26 @@ def openvino_ir(savedmodel_dir: str | Path, root: Path | None = None) -> Path:
 
 
 class OpenVinoHost:
-    """The SavedModel converted to OpenVINO and compiled for this CPU; ModelHost's interface."""
+    """The SavedModel converted to OpenVINO and compiled for this CPU; ModelHost's interface.
+
+    OpenVINO's CPU plugin runs a model compiled for one static shape much faster than one compiled
+    for a dynamic batch (measured: 0.3 ms against 8 ms for the tiny test model at batch 8; ~15% on
+    ResNet50 fp32 at batch 1). So each batch size gets its own compiled model: ``batch_sizes`` (1,
+    and the batcher's largest batch) at load, any other size in a background thread on its first
+    request, which the dynamic-batch model serves meanwhile. At most ``MAX_STATIC_SIZES`` sizes;
+    compiled blobs are cached under the IR's folder, so a restart imports them.
+    """
 
     runtime = OPENVINO
     image_size = ModelHost.image_size
     check = ModelHost.check
     _shape_text = ModelHost._shape_text
+    MAX_STATIC_SIZES = 8
 
     def __init__(self, savedmodel_dir: str | Path, *, precision: str = "fp32", threads: int | None = None,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, batch_sizes: tuple[int, ...] = (1,)) -> None:
         ov = _openvino()
+        self._ov = ov
         self.path = Path(savedmodel_dir)
         self.precision = precision
         self.ir_dir = openvino_ir(self.path, root)
@@ -173,14 +185,62 @@ class OpenVinoHost:
                                        "CACHE_DIR": str(self.ir_dir / "compiled")}
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = int(threads)
+        self._core = ov.Core()
+        self._compiled = self._compile(None)  # any batch size
+        # static shapes need a dynamic batch axis and every other axis known
+        self._static_ok = bool(self.input_shape) and self.input_shape[0] is None and \
+            all(d is not None for d in self.input_shape[1:])
+        self._static: dict[int, Any] = {}
+        self._pending: set[int] = set()
+        self._lock = threading.Lock()
+        for size in dict.fromkeys(batch_sizes):
+            if self._static_ok and size >= 1:
+                self._static[size] = self._compile(size)
+        self._local = threading.local()
+
+    def _compile(self, batch: int | None) -> Any:
         try:
-            self._compiled = ov.Core().compile_model(str(self.ir_dir / IR_NAME), "CPU", self.config)
+            if batch is None:
+                return self._core.compile_model(str(self.ir_dir / IR_NAME), "CPU", self.config)
+            model = self._core.read_model(str(self.ir_dir / IR_NAME))
+            model.reshape([batch, *self.input_shape[1:]])
+            return self._core.compile_model(model, "CPU", self.config)
         except RuntimeError as exc:
             raise BackendError(f"OpenVINO cannot compile {str(self.ir_dir)!r} for this CPU "
-                               f"({precision}): {str(exc).splitlines()[0][:300]}") from exc
-        if precision == BF16:
-            log.info("OpenVINO inference precision: %s", self.inference_precision)
-        self._local = threading.local()
+                               f"({self.precision}, batch {batch or 'any'}): {str(exc).splitlines()[0][:300]}") from exc
+
+    @property
+    def static_batch_sizes(self) -> list[int]:
+        with self._lock:
+            return sorted(self._static)
+
+    def _compile_later(self, size: int) -> None:
+        with self._lock:
+            if size in self._static or size in self._pending or \
+                    len(self._static) + len(self._pending) >= self.MAX_STATIC_SIZES:
+                return
+            self._pending.add(size)
+
+        def work() -> None:
+            try:
+                compiled = self._compile(size)
+            except BackendError as exc:  # the dynamic model keeps serving this size
+                log.warning("%s", exc)
+                compiled = None
+            with self._lock:
+                self._pending.discard(size)
+                if compiled is not None:
+                    self._static[size] = compiled
+
+        threading.Thread(target=work, name=f"irkit-ov-compile-{size}", daemon=True).start()
+
+    def _model_for(self, rows: int) -> Any:
+        compiled = self._static.get(rows)
+        if compiled is None:
+            if self._static_ok:
+                self._compile_later(rows)
+            compiled = self._compiled
+        return compiled
 
     @property
     def inference_precision(self) -> str:
@@ -192,17 +252,20 @@ class OpenVinoHost:
     def threads(self) -> int:
         return int(self._compiled.get_property("INFERENCE_NUM_THREADS"))
 
-    def _request(self) -> Any:
-        request = getattr(self._local, "request", None)
-        if request is None:  # an infer request is not thread-safe: one per serving thread
-            request = self._local.request = self._compiled.create_infer_request()
+    def _request(self, compiled: Any) -> Any:
+        requests = getattr(self._local, "requests", None)
+        if requests is None:  # an infer request is not thread-safe: one per serving thread and model
+            requests = self._local.requests = {}
+        request = requests.get(id(compiled))
+        if request is None:
+            request = requests[id(compiled)] = compiled.create_infer_request()
         return request
 
     def predict(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run a checked batch; outputs by the signature's names (copied: the request reuses its buffers)."""
-        request = self._request()
+        request = self._request(self._model_for(int(batch.shape[0]) if batch.ndim else 1))
         try:
-            request.infer({0: np.ascontiguousarray(batch)})
+            request.infer({0: np.ascontiguousarray(batch)}, share_inputs=True)
         except (RuntimeError, TypeError, ValueError) as exc:
             message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             if isinstance(exc, RuntimeError):

@@ -119,3 +119,23 @@ def test_server_refuses_bf16_with_tensorflow_by_name(patch_model):
     with pytest.raises(BackendError, match="IRKIT_PRECISION"):
         server.start(timeout=120)
     server.stop()
+
+
+def test_each_batch_size_gets_a_static_model_with_the_same_answers(patch_model, savedmodel, tmp_path):
+    import time
+
+    rows = _payload_rows(patch_model[1])
+    host = runtimes.OpenVinoHost(savedmodel, root=tmp_path, batch_sizes=(1, 4))
+    assert host.static_batch_sizes == [1, 4]
+    dynamic = host._compiled.create_infer_request()
+    first = host.predict(rows[:3])  # no static model for 3 yet: the dynamic one answers, 3 compiles behind
+    deadline = time.monotonic() + 60
+    while 3 not in host.static_batch_sizes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert host.static_batch_sizes == [1, 3, 4]
+    again = host.predict(rows[:3])
+    (name,) = first
+    dynamic.infer({0: rows[:3]})
+    assert np.allclose(again[name], first[name], atol=1e-6)
+    assert np.allclose(again[name], dynamic.get_output_tensor(0).data, atol=1e-6)
+    assert host.predict(rows[:4])[name].shape == (4, 8)
