@@ -145,7 +145,6 @@ def under(*prefixes: str) -> list[str]:
     return sorted(m for m in MODULES if m.startswith(prefixes))
 
 
-@pytest.mark.xfail(reason="issue 12: the last cycles are being removed", strict=False)
 def test_no_import_cycles():
     assert cycles(graph()) == []
 

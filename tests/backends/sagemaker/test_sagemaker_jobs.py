@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sm_helpers import ROLE, describe_response, recommendation, step
 from ir_examples import ADVANCED_REQUEST, ADVANCED_SPEC, PACKAGE_ARN
+from sm_helpers import ROLE, describe_response, recommendation, step
 
 from irkit import states
 from irkit.backends import JobHandle

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from botocore.stub import Stubber
-from sm_helpers import ROLE, one_attempt_client
 from ir_examples import ADVANCED_REQUEST, ADVANCED_SPEC, PACKAGE_ARN
+from sm_helpers import ROLE, one_attempt_client
 
 from irkit.backends.sagemaker import AwsClients
 from irkit.backends.sagemaker.pricing_api import build_pricing_document, fetch_price

@@ -8,8 +8,8 @@ from __future__ import annotations
 import tarfile
 
 import pytest
-from sm_helpers import REGION, ROLE, describe_response, one_attempt_client, recommendation, step
 from ir_examples import ADVANCED_SPEC, DEFAULT_SPEC
+from sm_helpers import REGION, ROLE, describe_response, one_attempt_client, recommendation, step
 
 from irkit.backends.sagemaker import AwsClients, SageMakerBackend
 from irkit.store import Store

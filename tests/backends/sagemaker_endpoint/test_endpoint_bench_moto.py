@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from endpoint_helpers import canned_results, marked_processes, runtime_backend, runtime_requests, spec_dict
+from endpoint_helpers import (
+    canned_results,
+    marked_processes,
+    runtime_backend,
+    runtime_requests,
+    spec_dict,
+)
 
 from irkit.backends.sagemaker.endpoint_bench import benchmark_endpoint
 from irkit.store import Store
