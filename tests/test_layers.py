@@ -176,7 +176,6 @@ def test_engine_packages_import_no_backend_at_all(package):
     assert offenders(under(package), ("irkit.backends",)) == []
 
 
-@pytest.mark.xfail(reason="issue 12: endpoint benchmarks move to the one lifecycle", strict=False)
 def test_sagemaker_backend_imports_nothing_from_local():
     assert offenders(under("irkit.backends.sagemaker"), ("irkit.backends.local",)) == []
 

@@ -95,6 +95,30 @@ def build_endpoint_performance(outcome: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def input_config(spec: Any, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """IR's InputConfig for a job irkit ran, in the API's casing, with local paths as URLs.
+
+    ``meta``: ``model_path`` and ``payload_path``; with ``endpoint_url`` (and ``endpoint_name``) the job
+    benchmarked an existing endpoint.
+    """
+    from irkit.spec.request import traffic_request
+
+    out: dict[str, Any] = {}
+    if spec.job_duration_in_seconds:
+        out["JobDurationInSeconds"] = spec.job_duration_in_seconds
+    pattern = traffic_request(spec)  # IR's casing, from the same table as to_request
+    if pattern is not None:
+        out["TrafficPattern"] = pattern
+    if meta.get("endpoint_url"):
+        out["Endpoints"] = [{"EndpointName": meta.get("endpoint_name") or endpoint_name_for(meta["endpoint_url"])}]
+    else:
+        out["EndpointConfigurations"] = [{"InstanceType": t} for t in spec.instance_types()]
+        out["ModelUrl"] = meta.get("model_path")
+    out["ContainerConfig"] = {"PayloadConfig": {"SamplePayloadUrl": meta.get("payload_path"),
+                                                "SupportedContentTypes": list(spec.supported_content_types)}}
+    return out
+
+
 def job_status(config_rows: Sequence[Mapping[str, Any]], total: int, stopped: bool) -> tuple[str, str | None]:
     """The job's Status and FailureReason from its configs' rows (store.configs)."""
     if stopped:

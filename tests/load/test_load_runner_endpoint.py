@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from load_helpers import marked_processes
 
-from irkit.backends.local.runner import LoadSettings, run_endpoint
+from irkit.backends.local.runner import run_endpoint
+from irkit.load.drive import LoadSettings
 from irkit.serve.capacity import CapacityServer
 from irkit.spec import Stairs, TrafficPattern
 

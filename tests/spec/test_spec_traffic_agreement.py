@@ -63,13 +63,13 @@ def test_traffic_panel_points_are_the_timeline(spec_dict):
 
 @SPECS
 def test_runner_runs_the_spec_traffic_for_its_length(spec_dict, tmp_path):
-    from irkit.backends.local import job as local_job
-    from irkit.backends.local.runner import ConfigOutcome, drive_load
+    from irkit.backends.lifecycle import load_settings
+    from irkit.load.drive import ConfigOutcome, drive_load
 
     spec = JobSpec.from_dict(spec_dict)
     payload = tmp_path / "sample.json"
     payload.write_text("[[0.5]]")
-    settings = local_job.load_settings(spec, {"payload_path": str(payload)}, tmp_path)
+    settings = load_settings(spec, {"payload_path": str(payload)}, tmp_path)
     assert settings.traffic == shapes.job_traffic(spec)
 
     calls = []
@@ -97,7 +97,7 @@ def test_runner_runs_the_spec_traffic_for_its_length(spec_dict, tmp_path):
 
 @pytest.mark.parametrize("spec_dict", [PHASES_SPEC, STAIRS_SPEC], ids=["phases", "stairs"])
 def test_local_job_writes_the_request_tables_traffic_casing(spec_dict):
-    from irkit.backends.local.job import input_config
+    from irkit.load.describe import input_config
 
     spec = JobSpec.from_dict(spec_dict)
     written = input_config(spec, {"model_path": "m.tar.gz", "payload_path": "p.tar.gz"})["TrafficPattern"]
@@ -112,7 +112,7 @@ def test_local_job_writes_the_request_tables_traffic_casing(spec_dict):
 
 
 def test_default_job_writes_no_traffic_pattern():
-    from irkit.backends.local.job import input_config
+    from irkit.load.describe import input_config
 
     spec = JobSpec.from_dict(DEFAULT_SPEC)
     assert traffic_request(spec) is None

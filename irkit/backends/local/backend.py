@@ -2,7 +2,7 @@
 
 ``LocalBackend.submit`` records the job in the store and starts
 ``python -m irkit.backends.local.backend JOB_ID --db STORE`` in its own session; that process runs
-the job (job_run.JobRun) and exits when it ends. Every process it starts inherits
+the job (job.JobRun) and exits when it ends. Every process it starts inherits
 ``IRKIT_LOCAL_JOB=<job id>@<store path>``, so ``reap_job_processes`` finds and ends what a killed job
 left behind. ``status``/``wait``/``results`` only read the store, as SageMaker's Describe is polled.
 """
@@ -20,7 +20,8 @@ from typing import Any
 
 from irkit import states
 from irkit.backends import JobHandle, JobStatus
-from irkit.backends.local.job import build_job_result, job_dir, planned_configs
+from irkit.backends.lifecycle import DONE, job_dir, pid_alive
+from irkit.backends.local.job import JobRun, build_job_result, planned_configs
 from irkit.errors import BackendError, JobFailedError, SpecError
 from irkit.store import Store
 
@@ -36,18 +37,6 @@ _PROCESSES: dict[str, subprocess.Popen[bytes]] = {}  # job processes this Python
 
 def job_marker(store: Store, job_id: str) -> str:
     return f"{job_id}@{store.path}"
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    if not pid:
-        return False
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def job_processes(marker: str, exclude: int | None = None) -> list[Any]:
@@ -151,9 +140,7 @@ class LocalBackend:
             raise BackendError(f"job {job['job_id']!r} ran on {job['backend']}; only local jobs resume")
         if pid_alive(job["pid"]) and not states.is_terminal(job["status"]):
             raise BackendError(f"job {job['job_id']!r} is still running (pid {job['pid']})")
-        if job["status"] == states.COMPLETED and not [
-            c for c in self.store.configs(job["job_id"]) if not states.is_terminal(c["status"])
-        ]:
+        if job["status"] == states.COMPLETED and all(c["status"] in DONE for c in self.store.configs(job["job_id"])):
             return JobHandle(BACKEND_NAME, job["job_name"], job["job_id"])
         reap_job_processes(job_marker(self.store, job["job_id"]))
         self.store.set_status(job["job_id"], states.PENDING)
@@ -180,12 +167,10 @@ class LocalBackend:
         if not states.is_terminal(job["status"]) and job["pid"] and not pid_alive(job["pid"]):
             job = self.store.get_job(job["job_id"])  # it may have just finished
             if not states.is_terminal(job["status"]):
-                reason = f"the job process (pid {job['pid']}) ended without finishing; `irkit recommend --resume {job['job_id']}` continues it"
-                final = states.STOPPED if job["status"] == states.STOPPING else states.FAILED
                 reap_job_processes(job_marker(self.store, job["job_id"]))
-                self.store.save_result(job["job_id"], build_job_result(
-                    self.store, job["job_id"], status=final,
-                    failure_reason=reason if final == states.FAILED else None, finished_at=time.time()))
+                JobRun(self.store, job["job_id"]).process_died(
+                    f"the job process (pid {job['pid']}) ended without finishing; "
+                    f"`irkit recommend --resume {job['job_id']}` continues it")
                 job = self.store.get_job(job["job_id"])
         return job
 
@@ -291,8 +276,6 @@ def _plugin(env_name: str) -> Any:
 
 def _main(argv: list[str] | None = None) -> int:
     """The background job process: run one job, stop cleanly on SIGTERM/SIGINT, reap what it started."""
-    from irkit.backends.local.job import JobRun
-
     parser = argparse.ArgumentParser(prog="python -m irkit.backends.local.backend")
     parser.add_argument("job_id")
     parser.add_argument("--db", required=True, help="the job store's SQLite file")

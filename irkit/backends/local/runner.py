@@ -22,9 +22,6 @@ from typing import Any
 from irkit.errors import BackendError
 from irkit.load.drive import ConfigOutcome, LoadSettings, StepCallback, drive_load
 
-__all__ = ["ConfigOutcome", "LoadSettings", "check_target_folder", "drive_load", "run_config", "run_endpoint",
-           "send_preflight"]
-
 log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT_S = 60.0

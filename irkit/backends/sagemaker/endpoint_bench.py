@@ -7,8 +7,9 @@ The endpoint is described through boto3 (instance type and count), one pre-fligh
 the payload, then the spec's PHASES/STAIRS (or open loop) run in a Locust subprocess whose users call
 ``sagemaker-runtime`` ``invoke_endpoint`` (runtime_locustfile.py) with ``TargetModel`` /
 ``TargetContainerHostname`` drawn per request from ``spec.target_models`` (irkit.spec.popularity). The load
-runner, plateau finder and result builder are the local backend's (load.py, runner.py,
-recommendation.py), so the answer has the same schema: ``EndpointPerformances`` plus the ``irkit`` key
+engine, plateau finder and result builder are the shared ``irkit.load`` ones (generator, drive, describe)
+and the run is an ``irkit.backends.lifecycle.JobLifecycle`` as a local job's is, so the answer has the
+same schema and a stopped run the same statuses: ``EndpointPerformances`` plus the ``irkit`` key
 with ``backend: "sagemaker"``, the per-step curve, ``irkit.endpoint`` (what was described) and the
 per-model breakdown (cold/warm fields are null: SageMaker does not say which invocation loaded a model).
 
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from irkit import states
+from irkit.backends.lifecycle import JobLifecycle, Planned, pid_alive
 from irkit.backends.sagemaker.clients import DEFAULT_REGION, AwsClients, default_clients
 from irkit.backends.sagemaker.endpoint_info import (
     describe_endpoint,
@@ -37,6 +38,7 @@ from irkit.backends.sagemaker.endpoint_info import (
 from irkit.backends.sagemaker.endpoint_models import per_model_breakdown, sagemaker_steps
 from irkit.errors import BackendError, SpecError
 from irkit.load import describe
+from irkit.load.drive import ConfigOutcome, drive_load
 from irkit.store import Store
 
 RUNTIME_LOCUSTFILE = Path(__file__).with_name("runtime_locustfile.py")
@@ -68,12 +70,6 @@ def _payload_file(spec: Any, payload: str | os.PathLike[str] | None, workdir: Pa
     return extract_payload(source, workdir / "payload")
 
 
-def _job_dir(store: Store, job_id: str) -> Path:
-    path = store.path.parent / "jobs" / job_id
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _first_target(spec: Any) -> tuple[str | None, str | None]:
     """The pre-flight's target: the most popular model (or container), and the first container with models."""
     targets = getattr(spec, "target_models", None)
@@ -86,6 +82,33 @@ def _first_target(spec: Any) -> tuple[str | None, str | None]:
     if targets.models:
         return favourite, (targets.containers[0] if targets.containers else None)
     return None, favourite
+
+
+class EndpointBenchmark(JobLifecycle):
+    """One benchmark of an existing endpoint: a job with one config (``endpoint``), run in this process."""
+
+    stopped_reason = "stopped before the end (Ctrl-C or stop_event)"
+
+    def planned_configs(self) -> list[Planned]:
+        return [(CONFIG_ID, (self.meta.get("endpoint") or {}).get("instance_type") or "unknown", {})]
+
+    def input_config(self, spec: Any, meta: dict[str, Any]) -> dict[str, Any]:
+        return describe.input_config(spec, {**meta, "endpoint_url": meta.get("runtime_endpoint_url") or "aws"})
+
+    def on_stored_step(self, config_id: str, step: dict[str, Any]) -> None:
+        # a live IN_PROGRESS result too, so history (irkit.results.history.load) shows a killed run's steps
+        self.store.save_result(self.job_id, self.describe())
+
+    def decorate(self, result: dict[str, Any], job: dict[str, Any]) -> None:
+        meta = job["meta"] or {}
+        region = meta.get("region") or DEFAULT_REGION
+        result["JobArn"] = f"arn:irkit:{region}:endpoint-benchmark/{job['job_id']}"
+        extension = result["irkit"]
+        extension.update({"backend": BACKEND_NAME, "model": None, "endpoint_url": meta.get("runtime_endpoint_url"),
+                          "endpoint": {**(meta.get("endpoint") or {}), "price_per_hour": meta.get("price_per_hour"),
+                                       "region": region}})
+        extension["steps"] = sagemaker_steps(extension.get("steps") or [])
+        extension["per_model"] = per_model_breakdown(extension["steps"])
 
 
 def benchmark_endpoint(
@@ -112,8 +135,6 @@ def benchmark_endpoint(
     ``stop_event`` from another thread) stops the run; the job ends STOPPED with its finished steps
     (after Ctrl-C the KeyboardInterrupt is raised again).
     """
-    from irkit.backends.local.job import load_settings, slo_failure
-    from irkit.load.drive import ConfigOutcome, drive_load
     from irkit.spec import load_spec
 
     spec = load_spec(spec)
@@ -128,65 +149,52 @@ def benchmark_endpoint(
         "kind": BENCHMARK_KIND, "endpoint_name": endpoint_name, "region": region,
         "runtime_endpoint_url": runtime_url, "endpoint": description.to_dict(),
         "price_per_hour": endpoint_price_per_hour(description, region), "workers": int(workers),
-        "load_mode": "open" if spec.open_loop is not None else "closed",
+        "seed": int(seed), "load_mode": "open" if spec.open_loop is not None else "closed",
     }
     job_id = store.create_job(spec.job_name, BACKEND_NAME, spec.to_dict(), meta=meta)
-    store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.PENDING)
-    store.set_status(job_id, states.IN_PROGRESS, pid=os.getpid())
-    workdir = _job_dir(store, job_id)
+    run = EndpointBenchmark(store, job_id, stop_event=stop_event)
+    (planned,) = run.plan()
+    run.start()
     try:
-        payload_path = _payload_file(spec, payload, workdir, clients)
-        meta["payload_path"] = str(payload_path)
+        payload_path = _payload_file(spec, payload, run.workdir, clients)
+        run.meta["payload_path"] = str(payload_path)
         store.update_meta(job_id, payload_path=str(payload_path))
-        settings = load_settings(spec, {**meta, "payload_path": str(payload_path)}, workdir)
-        settings.seed = int(seed)
+        settings = run.load_settings()
         if max_seconds is not None:
             settings.max_seconds = max_seconds
         model, container = _first_target(spec)
         preflight_invoke(runtime_client(region, runtime_url), endpoint_name, payload_path.read_bytes(),
                          settings.content_type, model, container)
-    except Exception as exc:
-        _save(store, job_id, states.FAILED, str(exc), failed_config=True)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            run.request_stop()
+            run.finish()
+        else:
+            run.abort(str(exc))
         raise
     extra = runtime_extra_config(spec, endpoint_name, region=region, endpoint_url=runtime_url, seed=seed)
     runtime_load = _runtime_load_fn(load_fn, extra[RUNTIME_KEY])
-    outcome = ConfigOutcome(CONFIG_ID, description.instance_type, {}, url=runtime_url or "aws",
-                            endpoint_name=endpoint_name, price_per_hour=meta["price_per_hour"] or 0.0,
-                            price_is_estimate=False)
-    counter = iter(range(1_000_000))
 
-    def record_step(step: dict[str, Any]) -> None:
-        store.add_step(job_id, CONFIG_ID, next(counter), step)
-        # a live IN_PROGRESS result too, so history (irkit.results.history.load) shows a killed run's steps
-        store.save_result(job_id, build_benchmark_result(store, job_id))
-        if on_step is not None:
-            on_step(step)
+    def measure(stop: threading.Event, stored: Callable[[dict[str, Any]], None]) -> ConfigOutcome:
+        outcome = ConfigOutcome(CONFIG_ID, description.instance_type, {}, url=runtime_url or "aws",
+                                endpoint_name=endpoint_name, price_per_hour=meta["price_per_hour"] or 0.0,
+                                price_is_estimate=False)
 
-    store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.IN_PROGRESS)
-    stop_event = stop_event or threading.Event()
-    try:
+        def record_step(step: dict[str, Any]) -> None:
+            stored(step)
+            if on_step is not None:
+                on_step(step)
+
         drive_load(runtime_url or f"https://runtime.sagemaker.{region}.amazonaws.com", outcome, settings,
-                   stop_event, record_step, runtime_load, None)
-    except KeyboardInterrupt:
-        store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.STOPPED,
-                            recommendation=outcome.to_dict(), failure_reason="stopped (Ctrl-C)")
-        _save(store, job_id, states.STOPPED, None)
+                   stop, record_step, runtime_load, None)
+        return outcome
+
+    try:
+        run.test(*planned, measure, raise_errors=True)
+    except BaseException:
+        run.finish()
         raise
-    except Exception as exc:
-        _save(store, job_id, states.FAILED, str(exc), failed_config=True)
-        raise
-    if stop_event.is_set() and outcome.stop_reason is None:  # stopped from outside, not at a plateau
-        store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.STOPPED,
-                            recommendation=outcome.to_dict(), failure_reason="stopped (stop_event)")
-        return _save(store, job_id, states.STOPPED, None)
-    if outcome.max_invocations > 0:
-        store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.COMPLETED,
-                            recommendation=outcome.to_dict())
-        return _save(store, job_id, states.COMPLETED, None)
-    reason = slo_failure(outcome, settings)
-    store.upsert_config(job_id, CONFIG_ID, description.instance_type, {}, states.FAILED,
-                        recommendation=outcome.to_dict(), failure_reason=reason)
-    return _save(store, job_id, states.FAILED, reason)
+    return run.finish()
 
 
 def runtime_extra_config(spec: Any, endpoint_name: str, *, region: str = DEFAULT_REGION,
@@ -215,61 +223,22 @@ def _runtime_load_fn(load_fn: Callable[..., Any] | None, runtime_config: dict[st
     return runtime_load
 
 
-def _save(store: Store, job_id: str, status: str, reason: str | None, failed_config: bool = False) -> dict[str, Any]:
-    if failed_config:
-        row = next((c for c in store.configs(job_id) if c["config_id"] == CONFIG_ID), None)
-        store.upsert_config(job_id, CONFIG_ID, row["instance_type"] if row else "unknown", {}, status,
-                            failure_reason=reason)
-    result = build_benchmark_result(store, job_id, status=status, failure_reason=reason, finished_at=time.time())
-    store.save_result(job_id, result)
-    store.set_status(job_id, status, reason)
-    return result
-
-
-def build_benchmark_result(store: Store, job_id: str, *, status: str | None = None,
-                           failure_reason: str | None = None, finished_at: float | None = None) -> dict[str, Any]:
-    """The Describe-shaped answer of an endpoint benchmark from what the store holds now."""
-    from irkit.backends.local.job import input_config
-    from irkit.spec import JobSpec
-
-    job = store.get_job(job_id)
-    spec = JobSpec.from_dict(job["spec"])
-    meta = job["meta"] or {}
-    steps = store.steps(job_id)
-    result = describe.build_result(
-        job, store.configs(job_id), steps, status=status or job["status"],
-        failure_reason=failure_reason or job["failure_reason"], job_type=spec.job_type,
-        input_config=input_config(spec, {**meta, "endpoint_url": meta.get("runtime_endpoint_url") or "aws"}),
-        finished_at=finished_at,
-    )
-    region = meta.get("region") or DEFAULT_REGION
-    result["JobArn"] = f"arn:irkit:{region}:endpoint-benchmark/{job_id}"
-    extension = result["irkit"]
-    extension.update({"backend": BACKEND_NAME, "model": None, "endpoint_url": meta.get("runtime_endpoint_url"),
-                      "endpoint": {**(meta.get("endpoint") or {}), "price_per_hour": meta.get("price_per_hour"),
-                                   "region": region}})
-    extension["steps"] = sagemaker_steps(extension.get("steps") or [])
-    extension["per_model"] = per_model_breakdown(extension["steps"])
-    return result
-
-
 def endpoint_benchmark_result(ref: str, store: Store | None = None) -> dict[str, Any]:
     """An endpoint benchmark's answer by job id/name/``latest``: final if it ended, else from its steps.
 
     A run whose process died (killed) is reported FAILED with the steps it finished.
     """
-    from irkit.backends.local.backend import pid_alive
-
     store = store or Store()
     job = store.get_job(ref)
     if (job["meta"] or {}).get("kind") != BENCHMARK_KIND:
         raise BackendError(f"job {job['job_id']!r} is not an endpoint benchmark")
     if states.is_terminal(job["status"]) and job["result"] is not None:
         return dict(job["result"])
+    run = EndpointBenchmark(store, job["job_id"])
     if not states.is_terminal(job["status"]) and not pid_alive(job["pid"]):
-        reason = f"the benchmark process (pid {job['pid']}) ended without finishing; its finished steps are kept"
-        return _save(store, job["job_id"], states.FAILED, reason, failed_config=True)
-    return build_benchmark_result(store, job["job_id"])
+        return run.process_died(f"the benchmark process (pid {job['pid']}) ended without finishing; "
+                                "its finished steps are kept")
+    return run.describe()
 
 
 def step_line(step: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import pytest
 from runner_fakes import FakeServer, capacity_load
 
 from irkit import states
+from irkit.backends.lifecycle import load_settings
 from irkit.backends.local import job as job_run
 from irkit.backends.local import runner
 from irkit.errors import BackendError
@@ -44,7 +45,7 @@ def spec_dict(**extra):
 
 
 def settings_for(spec, payload):
-    return job_run.load_settings(spec, {"payload_path": str(payload), "workers": 1}, payload.parent / "work")
+    return load_settings(spec, {"payload_path": str(payload), "workers": 1}, payload.parent / "work")
 
 
 def test_run_config_finds_capacity_and_stops_the_server(payload_tarball):
@@ -145,7 +146,7 @@ def test_job_run_max_tests_and_parallel_warning(payload_tarball):
     assert "share CPUs" in result["irkit"]["warnings"][0]
 
 
-def test_job_run_stop_leaves_unfinished_configs_pending(payload_tarball):
+def test_job_run_stop_leaves_unfinished_configs_stopped_for_a_resume(payload_tarball):
     store = Store()
     job_id = make_job(store, payload_tarball)
     stop = threading.Event()
@@ -154,7 +155,7 @@ def test_job_run_stop_leaves_unfinished_configs_pending(payload_tarball):
     threading.Timer(0.3, run.request_stop).start()
     result = run.run()
     assert result["Status"] == states.STOPPED
-    assert all(c["status"] == states.PENDING for c in store.configs(job_id))
+    assert all(c["status"] == states.STOPPED for c in store.configs(job_id))
     assert all(s.stopped for s in FakeServer.instances if s.started)
 
 

@@ -99,7 +99,7 @@ def test_stop_reason_on_threshold():
 
 
 def test_slo_failure_says_what_was_measured_and_what_to_change(tmp_path):
-    from irkit.backends.local.job import slo_failure
+    from irkit.backends.lifecycle import slo_failure
     from irkit.load.drive import ConfigOutcome, LoadSettings
 
     outcome = ConfigOutcome("local.cpu1", "local.cpu1", {}, plateau_reason="latency_threshold",
@@ -114,7 +114,7 @@ def test_slo_failure_says_what_was_measured_and_what_to_change(tmp_path):
 
 
 def test_the_jobs_seed_reaches_the_load(tmp_path):
-    from irkit.backends.local.job import load_settings
+    from irkit.backends.lifecycle import load_settings
     from irkit.spec import load_spec
 
     payload = tmp_path / "p.json"
