@@ -1,8 +1,9 @@
 """The local backend: serve the model on this machine and drive load at it with Locust.
 
-``LocalBackend`` (backend.py) is the job lifecycle; runner.py tests one configuration,
-plateau.py finds MaxInvocations, recommendation.py builds the Describe-shaped result.
-Nothing here imports locust: load.py runs it in a subprocess.
+``LocalBackend`` (backend.py) submits, polls, stops and resumes jobs; job.py is a job's run in its
+background process (an ``irkit.backends.lifecycle.JobLifecycle``); runner.py tests one configuration
+(``irkit.serve.process.ServerProcess`` + ``irkit.load.drive.drive_load``). Nothing here imports locust:
+``irkit.load.generator`` runs it in a subprocess.
 """
 
 from __future__ import annotations
