@@ -9,6 +9,8 @@ from irkit.errors import BackendError
 from irkit.serve import fidelity
 from irkit.serve.fidelity import compare
 
+pytestmark = pytest.mark.fast  # pure: no server (tests/conftest.py's fast-lane guard checks it)
+
 
 def _probs(rows: int, classes: int, seed: int = 0) -> np.ndarray:
     logits = np.random.default_rng(seed).normal(size=(rows, classes)) * 3
