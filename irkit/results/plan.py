@@ -124,6 +124,7 @@ class FleetAnswer:
     min_rps: float | None = None
     trace: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    loaded_trace: Any = None  # the irkit.spec.trace.Trace itself (charts draw it); not in to_dict()
 
     @property
     def chosen(self) -> FleetPlan | None:
@@ -265,6 +266,7 @@ def plan_fleet(
     answer = FleetAnswer(plans, best, closest, float(peak_rps), slo, float(headroom), float(hours_per_month),
                          job_name, backend, "", min_rps, loaded.to_dict() if loaded is not None else None, notes)
     answer.message = _message(answer)
+    answer.loaded_trace = loaded
     return answer
 
 

@@ -139,9 +139,17 @@ def _notes(result: dict[str, Any], frame: Any, ranked: Any, latency_ms: Any, min
 
 
 def render_html(
-    result_or_job: Any, *, report: Report | None = None, store: Any = None, **rank_args: Any
+    result_or_job: Any, *, report: Report | None = None, store: Any = None, plan: Any = None,
+    validation: Any = None, **rank_args: Any
 ) -> str:
-    """The report page as one HTML string (what ``write_report`` saves as report.html)."""
+    """The report page as one HTML string (what ``write_report`` saves as report.html).
+
+    ``plan``: an ``irkit.results.plan.FleetAnswer`` for the "Plan your fleet" section (without
+    one the section says how to get it); ``validation``: its trace replay (``validate_plan``).
+    """
+    from irkit.results.report_fleet import CHART_TITLES as FLEET_TITLES
+    from irkit.results.report_fleet import fleet_section
+
     report = report or build_report(result_or_job, store=store, **rank_args)
     vlc = optional_import("vl_convert")
     alt = optional_import("altair")
@@ -165,6 +173,13 @@ def render_html(
         sections.append("<h2>Configurations without a result</h2>" + table(
             failed, {"config_id": "configuration", "status": "status", "failure_reason": "reason"}))
     specs = []
+    fleet_html, fleet_charts = fleet_section(plan, validation)
+    sections.append(fleet_html)
+    for name, chart in fleet_charts.items():
+        sections.append(f"<h3>{html.escape(FLEET_TITLES.get(name, name))}</h3>"
+                        f"<div class='chart' id='chart-{name}'></div>"
+                        f"<noscript><img src='{name}.png' alt='{name}'></noscript>")
+        specs.append((f"chart-{name}", chart.to_dict()))
     for name, chart in report.charts.items():
         sections.append(f"<h2>{html.escape(_CHART_TITLES.get(name, name))}</h2>"
                         f"<div class='chart' id='chart-{name}'></div>"
@@ -228,6 +243,8 @@ def write_report(
     *,
     png: bool = True,
     store: Any = None,
+    plan: Any = None,
+    validation: Any = None,
     **rank_args: Any,
 ) -> Path:
     """Write ``out_dir/report.html`` and ``out_dir/<chart>.png``; return the report's path.
@@ -235,15 +252,18 @@ def write_report(
     ``result_or_job``: a result dict, a saved result ``.json``, a ``JobHandle``, or a job id/name/
     ``latest`` in the history. ``rank_args``: ``cost``, ``latency``, ``throughput`` (1-5),
     ``latency_ms``, ``min_rpm``, and the fidelity floors ``min_top1_agreement``, ``min_top5_agreement``,
-    ``min_cosine`` (0-1).
+    ``min_cosine`` (0-1). ``plan`` / ``validation``: the "Plan your fleet" section (``render_html``).
     """
+    from irkit.results.report_fleet import fleet_section
+
     report = build_report(result_or_job, store=store, **rank_args)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if png:
         vlc = optional_import("vl_convert")
-        for name, chart in report.charts.items():
+        charts = {**report.charts, **fleet_section(plan, validation)[1]}
+        for name, chart in charts.items():
             (out / f"{name}.png").write_bytes(vlc.vegalite_to_png(chart.to_dict(), scale=PNG_SCALE))
     path = out / REPORT_NAME
-    path.write_text(render_html(result_or_job, report=report), encoding="utf-8")
+    path.write_text(render_html(result_or_job, report=report, plan=plan, validation=validation), encoding="utf-8")
     return path
