@@ -60,16 +60,17 @@ def _policy_lines(plan: Any) -> list[str]:
     return lines
 
 
-def fleet_section(answer: Any = None, validation: Any = None) -> tuple[str, dict[str, Any]]:
-    """The section's HTML and its charts (empty without an answer)."""
+def fleet_section(answer: Any = None, validation: Any = None, *, heading: bool = True) -> tuple[str, dict[str, Any]]:
+    """The section's HTML (with its ``<h2>`` unless ``heading=False``) and its charts (none without an answer)."""
+    title = "<h2>Plan your fleet</h2>" if heading else ""
     if answer is None:
-        return f"<h2>Plan your fleet</h2><p class='meta'>{HINT}</p>", {}
+        return f"{title}<p class='meta'>{HINT}</p>", {}
     from irkit.results.charts.fleet import fleet_charts
 
     need = (f"{answer.peak_rps:g} requests/second at {answer.slo.label}, {answer.headroom:.0%} headroom, "
             f"{answer.hours_per_month:g} hours a month")
     css = "card" if answer.best is not None else "card none"
-    parts = [f"<h2>Plan your fleet</h2><div class='{css}'><div>For {html.escape(need)}</div>"
+    parts = [f"{title}<div class='{css}'><div>For {html.escape(need)}</div>"
              f"<div class='pick'>{html.escape(answer.message)}</div></div>"]
     if answer.plans:
         parts.append(table(_plan_rows(answer), {

@@ -8,6 +8,7 @@ JobPanel drives a backend object (``irkit.backends.get_backend("local")`` by def
 from __future__ import annotations
 
 from .app import RightSizeApp
+from .fleet_planner import FleetPlanner
 from .hyperparameters import HyperparameterPanel
 from .instance_picker import InstancePicker
 from .job_panel import JobPanel
@@ -18,6 +19,7 @@ from .target_models import TargetModelsEditor
 from .traffic import StoppingPanel, TrafficPanel
 
 __all__ = [
+    "FleetPlanner",
     "HyperparameterPanel",
     "RuntimePicker",
     "InstancePicker",

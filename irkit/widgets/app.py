@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as w
 
 from ._common import Panel, heading
+from .fleet_planner import FleetPlanner
 from .hyperparameters import HyperparameterPanel
 from .instance_picker import InstancePicker
 from .job_panel import JobPanel
@@ -85,6 +86,7 @@ class RightSizeApp(Panel):
             poll_s=poll_s,
         )
         self.results = ResultsExplorer(backend=backend_obj)
+        self.fleet = FleetPlanner()
         if not self.instances.selected and self.instances.select.options:
             self.instances.selected = (self.instances.select.options[0][1],)
         self._link((self.job, "backend_name"), (self.instances, "backend"))
@@ -120,6 +122,9 @@ class RightSizeApp(Panel):
                 self.job.box,
                 heading("5. Recommendation"),
                 self.results.box,
+                heading("6. Plan your fleet", "From one instance to a fleet: instances, cost per month, "
+                        "autoscaling."),
+                self.fleet.box,
             ],
             layout=w.Layout(max_width="1000px", padding="0 12px"),
         )
@@ -190,6 +195,7 @@ class RightSizeApp(Panel):
     def _on_result(self, change: Any) -> None:
         self.results.backend = self.job._backend
         self.results.result = change["new"]
+        self.fleet.result = change["new"]
 
     def close(self) -> None:
         for panel in (
@@ -202,6 +208,7 @@ class RightSizeApp(Panel):
             self.targets,
             self.job,
             self.results,
+            self.fleet,
         ):
             panel.close()
         super().close()
