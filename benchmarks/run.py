@@ -24,6 +24,7 @@ BENCHMARKS = {
     "time_to_answer": "bench_time_to_answer",  # the demo job's wall time and repeatability
     "peer": "bench_peer",  # MaxInvocations and ModelLatency against wrk on the same server
     "repeatability": "bench_repeatability",  # the demo job twice: quiet, then with a CPU hog
+    "fleet": "bench_fleet",  # 2 local.cpu1 replicas behind the router vs 2 x one replica
 }
 
 

@@ -92,16 +92,6 @@ def _sagemaker_fetch(args: argparse.Namespace, store: Any) -> Any:
     return fetch
 
 
-def replay_inputs(result: dict[str, Any], job: dict[str, Any] | None) -> tuple[str | None, str | None]:
-    """The model and payload a local job served and sent (its store meta, else the result)."""
-    meta = (job or {}).get("meta") or {}
-    model = meta.get("model_path") or (result.get("irkit") or {}).get("model")
-    payload = meta.get("payload_path") or (
-        ((result.get("InputConfig") or {}).get("ContainerConfig") or {}).get("PayloadConfig") or {}
-    ).get("SamplePayloadUrl")
-    return model, payload
-
-
 def run(args: argparse.Namespace) -> int:
     from irkit.results.frame import load_result
     from irkit.results.plan import plan_fleet
@@ -117,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                         spec=(job or {}).get("spec"), sagemaker_scaling=fetch)
     validation = None
     if args.validate:
-        from irkit.backends.local.validate import validate_plan
+        from irkit.backends.local.validate import replay_inputs, validate_plan
 
         model, payload = replay_inputs(result, job)
         validation = validate_plan(answer, args.trace, model=args.model or model, payload=args.payload or payload,

@@ -132,6 +132,13 @@ class FleetAnswer:
         index = self.best if self.best is not None else self.closest
         return None if index is None else self.plans[index]
 
+    def to_frame(self) -> Any:
+        """The plans as a pandas DataFrame, one row each (the ``plans[]`` keys but the policies)."""
+        import pandas as pd
+
+        return pd.DataFrame([{k: v for k, v in p.to_dict().items() if k not in ("scaling", "scaling_sagemaker")}
+                             for p in self.plans])
+
     def to_dict(self) -> dict[str, Any]:
         return {"plans": [p.to_dict() for p in self.plans], "best": self.best, "closest": self.closest,
                 "message": self.message, "job_name": self.job_name, "backend": self.backend,
@@ -221,11 +228,14 @@ def plan_fleet(
     ``trace``: an ``irkit.spec.trace.Trace`` or a trace file; it gives the peak when ``peak_rps``
     is None, the quiet minute for ``min_capacity``, and the autoscaled monthly cost.
     ``sagemaker_scaling(job_name, recommendation_id, min_invocations_per_minute,
-    max_invocations_per_minute) -> response``: called for SageMaker results (the CLI passes the
-    SageMaker backend's ``get_scaling_recommendation``); its answer goes beside irkit's own policy.
+    max_invocations_per_minute) -> response`` (or the SageMaker backend object itself): called for
+    SageMaker results, through the backend's ``get_scaling_recommendation``; its answer goes
+    beside irkit's own policy.
     """
     from irkit.spec.trace import read_trace
 
+    if sagemaker_scaling is not None and hasattr(sagemaker_scaling, "get_scaling_recommendation"):
+        sagemaker_scaling = _fetcher(sagemaker_scaling)  # a SageMakerBackend itself
     result = load_result(source, store=store)
     loaded = read_trace(trace) if trace is not None else None
     notes: list[str] = []
@@ -268,6 +278,15 @@ def plan_fleet(
     answer.message = _message(answer)
     answer.loaded_trace = loaded
     return answer
+
+
+def _fetcher(backend: Any) -> Callable[..., dict[str, Any]]:
+    def fetch(job_name: str, recommendation_id: str, min_ipm: int | None, max_ipm: int) -> dict[str, Any]:
+        return dict(backend.get_scaling_recommendation(job_name, recommendation_id=recommendation_id,
+                                                       min_invocations_per_minute=min_ipm,
+                                                       max_invocations_per_minute=max_ipm))
+
+    return fetch
 
 
 def _plan_one(result: Mapping[str, Any], rec: Mapping[str, Any], *, peak_rps: float, slo: Slo, headroom: float,

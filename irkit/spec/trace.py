@@ -129,6 +129,18 @@ class Trace:
         rates = [sum(self.rates[i:i + n]) / n for i in range(0, len(self.rates), n)]
         return Trace(tuple(rates), bin_s, self.source, self.form, self.start)
 
+    def to_csv(self, path: Any) -> Any:
+        """Write the trace as ``second,requests`` (or ``minute,requests`` for 60 s bins); returns the path."""
+        from pathlib import Path
+
+        unit = "minute" if self.bin_s == 60 else "second"
+        step = 1.0 if unit == "minute" else self.bin_s
+        lines = [f"{unit},requests"] + [f"{i * step:g},{c:g}" for i, c in enumerate(self.counts())]
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "form": self.form, "bin_s": self.bin_s, "start": self.start,
                 "bins": len(self.rates), "duration_s": self.duration_s, "peak_rps": round(self.peak_rps, 3),
@@ -183,6 +195,19 @@ class ReplayPlan:
     def queue_minutes(self, capacity_rps: float, max_wait_s: float) -> list[int]:
         """The trace minutes this replay should break at ``capacity_rps`` (see :func:`queue_minutes`)."""
         return queue_minutes(self.rates, self.window_s, capacity_rps, max_wait_s, self.time_scale)
+
+
+def sample_trace(peak_rps: float, minutes: int = 60, *, burst_at: float = 0.7) -> Trace:
+    """A made-up per-minute trace for examples: a quiet start, a busy middle, one burst to ``peak_rps``.
+
+    The rate rises from 20% to 70% of the peak and back over ``minutes``; the minute at ``burst_at``
+    (share of the run) reaches the peak. Deterministic, so examples and tests agree.
+    """
+    if not peak_rps > 0 or minutes < 1:
+        raise SpecError("peak_rps", f"a sample trace needs peak_rps > 0 and minutes >= 1, got {peak_rps}, {minutes}")
+    rates = [peak_rps * (0.2 + 0.5 * math.sin(math.pi * (m + 0.5) / minutes) ** 2) for m in range(minutes)]
+    rates[min(minutes - 1, int(burst_at * minutes))] = float(peak_rps)
+    return Trace(tuple(round(r * 60) / 60 for r in rates), 60.0, f"sample trace ({minutes} min, peak {peak_rps:g} req/s)")
 
 
 def queue_minutes(rates: Sequence[float], window_s: float, capacity_rps: float, max_wait_s: float,

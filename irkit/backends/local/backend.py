@@ -262,6 +262,25 @@ class LocalBackend:
             self.store.save_result(job["job_id"], build_job_result(
                 self.store, job["job_id"], status=states.STOPPED, finished_at=time.time()))
 
+    def validate_plan(self, answer: Any, trace: Any, *, job: JobHandle | str | None = None,
+                      model: str | os.PathLike[str] | None = None, payload: str | os.PathLike[str] | None = None,
+                      **kwargs: Any) -> Any:
+        """Replay ``trace`` against ``answer``'s chosen plan (``irkit plan --validate``; docs/plan.md).
+
+        ``answer`` is ``irkit.results.plan.plan_fleet``'s; ``job`` (a handle or ref in this store)
+        supplies the model and payload the job served, unless ``model``/``payload`` are given.
+        ``kwargs`` go to ``irkit.backends.local.validate.validate_plan`` (``time_scale``, ``full_scale``,
+        ``endpoint_url``, ``workers``). Returns its ``Validation``.
+        """
+        from irkit.backends.local.validate import replay_inputs, validate_plan
+
+        row = self._job(job) if job is not None else None
+        if row is not None and (model is None or payload is None):
+            known_model, known_payload = replay_inputs(row.get("result") or {}, row)
+            model, payload = model or known_model, payload or known_payload
+        prices = ((row or {}).get("spec") or {}).get("instance_prices")
+        return validate_plan(answer, trace, model=model, payload=payload, prices=prices, **kwargs)
+
 
 def _plugin(env_name: str) -> Any:
     """A ``module:attribute`` named by ``env_name`` (a test double or another server), or None."""

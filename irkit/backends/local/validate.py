@@ -85,6 +85,16 @@ class Validation:
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
 
+def replay_inputs(result: dict[str, Any], job: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """The model and payload a local job served and sent (its store meta, else the result)."""
+    meta = (job or {}).get("meta") or {}
+    model = meta.get("model_path") or (result.get("irkit") or {}).get("model")
+    payload = meta.get("payload_path") or (
+        ((result.get("InputConfig") or {}).get("ContainerConfig") or {}).get("PayloadConfig") or {}
+    ).get("SamplePayloadUrl")
+    return model, payload
+
+
 def _cpus_of(instance_type: str) -> int | None:
     from irkit.spec.fields import LOCAL_INSTANCE_PATTERN
 

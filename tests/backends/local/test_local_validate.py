@@ -140,3 +140,27 @@ def test_a_local_job_with_traffic_type_trace_replays_it_to_the_end(tmp_path, pay
     assert [s["sent"] for s in steps] == [5, 15, 2, 10]  # half a second of each trace second (rate kept)
     report = summarize_replay(steps, slo_ms=1000)
     assert report.totals["sent"] == 32 and report.held
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2, reason="needs 2 CPUs for 2 replicas")
+def test_validate_a_real_job_with_two_replicas_at_full_scale(tiny_model_tarball, resnet_payload_tarball):
+    """A real local job (tiny model), planned for 2 x local.cpu1, replayed on 2 replicas behind the router."""
+    from irkit.backends import get_backend
+    from irkit.spec.trace import sample_trace
+
+    backend = get_backend("local")
+    spec = {"job_name": "fleet-e2e", "supported_instance_types": ["local.cpu1"],
+            "stairs": {"duration_in_seconds": 2, "number_of_steps": 2, "users_per_step": 1}}
+    handle = backend.submit(spec, model=tiny_model_tarball, payload=resnet_payload_tarball)
+    result = backend.wait(handle, progress=False, poll_s=0.5, timeout_s=240)
+    (rec,) = result["InferenceRecommendations"]
+    per_instance = rec["Metrics"]["MaxInvocations"] * 0.75 / 60  # req/s one instance is planned for
+    answer = plan_fleet(result, peak_rps=1.5 * per_instance, slo="P95:5000")
+    assert answer.plans[0].instances == 2
+    trace = sample_trace(min(1.5 * per_instance, 20.0), 3)  # at most 20 req/s: the generator shares the cores
+    validation = backend.validate_plan(answer, trace, job=handle.job_id, time_scale=30)
+    assert validation.mode == MODE_REPLICAS and validation.replicas == 2
+    totals = validation.replay.totals
+    assert totals["sent"] == pytest.approx(totals["expected"], abs=2)
+    assert totals["errors"] == 0 and [m["minute"] for m in validation.replay.minutes] == [0, 1, 2]
