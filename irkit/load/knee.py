@@ -1,4 +1,4 @@
-"""Find MaxInvocations on a load curve: where throughput levels out or the latency SLO is crossed.
+"""Find MaxInvocations on a load curve: the knee, where throughput levels off or the latency SLO is crossed.
 
 Pure functions over STEP dicts (docs/architecture.md): no I/O, no clock, so every rule here is
 tested on synthetic curves. Throughput is req/s in a step; MaxInvocations is req/min.
@@ -6,13 +6,17 @@ tested on synthetic curves. Throughput is req/s in a step; MaxInvocations is req
 The rules, in order:
 1. A step *breaks the SLO* when its latency at the spec's percentile exceeds the threshold or more
    than ``MAX_ERROR_RATE`` of its requests failed. Only the steps before the first broken one count.
-2. Among those, the *plateau level* is the mean throughput of the steps within ``tolerance`` of the
-   best one (a single lucky step does not set the level on its own).
-3. The *plateau step* is the first step that reaches that band: the knee of the curve, where more
-   users only add queueing. ModelLatency is read there.
+2. Each counted step's throughput is the mean of its windows with a 95% interval (estimate.py).
+   The *best* step is the one with the highest mean.
+3. The *knee* is the first step whose throughput cannot be told apart from the best's (intervals
+   overlap, or within 2%): IR's "where the invocations first level off". MaxInvocations is the
+   knee's own mean (never a maximum over noisy steps, which reads high), with the knee's interval,
+   and ModelLatency is read there, never at a later step that only adds queueing.
 4. The curve *levelled out* when, after the best step so far, ``patience`` steps in a row failed to
    raise throughput by more than ``tolerance``. ``stop_reason`` uses this to end a test early
    (``flat_invocations: Stop``).
+
+The knee search (knee_search.py) reads its levels the same way, ordered by users.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from irkit.load import estimate
 
 DEFAULT_TOLERANCE = 0.05  # a step must beat the best by 5% to count as growth
 DEFAULT_PATIENCE = 2  # non-growing steps in a row that mean "levelled out"
@@ -42,6 +48,9 @@ class Plateau:
     level_rps: float
     model_latency_ms: float | None  # at the configured percentile, at the plateau step
     reason: str
+    ci_per_min: list[int] | None = None  # 95% interval of MaxInvocations, [lo, hi] req/min
+    stable: bool | None = None  # the knee step's windows settled (None: it has no windows)
+    users: int | None = None  # the knee step's users
 
     @property
     def found(self) -> bool:
@@ -87,30 +96,39 @@ def find_plateau(
     percentile: str | None = "P95",
     tolerance: float = DEFAULT_TOLERANCE,
     patience: int = DEFAULT_PATIENCE,
+    by_users: bool = False,
 ) -> Plateau:
-    """The plateau of a finished (or stopped) curve, steps in the order they ran."""
-    within: list[dict[str, Any]] = []
+    """The knee of a finished (or stopped) curve, steps in the order they ran.
+
+    ``by_users``: read the steps in order of users (a knee search measures levels out of order);
+    ``step_index`` still indexes ``steps`` as given.
+    """
+    order = sorted(range(len(steps)), key=lambda i: (steps[i].get("users") or 0, i)) if by_users \
+        else list(range(len(steps)))
+    within: list[int] = []
     crossed: str | None = None
-    for step in steps:
-        crossed = breaks_slo(step, threshold_ms, percentile)
+    for i in order:
+        crossed = breaks_slo(steps[i], threshold_ms, percentile)
         if crossed:
             break
-        within.append(step)
-    usable = [i for i, s in enumerate(within) if (s.get("requests") or 0) > 0 and _rps(s) > 0]
+        within.append(i)
+    usable = [i for i in within if (steps[i].get("requests") or 0) > 0 and _rps(steps[i]) > 0]
     if not usable:
         return Plateau(-1, 0, 0.0, None, crossed or REASON_NO_DATA)
-    best = max(_rps(within[i]) for i in usable)
-    band = [i for i in usable if _rps(within[i]) >= best * (1 - tolerance)]
-    level = sum(_rps(within[i]) for i in band) / len(band)
-    index = band[0]
-    latency = within[index].get(percentile_key(percentile))
+    levels = [estimate.level_estimate(i, steps[i]) for i in usable]
+    knee = estimate.knee_level(levels)
+    assert knee is not None
+    step = steps[knee.index]
+    latency = step.get(percentile_key(percentile))
     if crossed:
         reason = crossed
-    elif levelled_out([_rps(s) for s in within], tolerance=tolerance, patience=patience) or index < usable[-1]:
+    elif levelled_out([_rps(steps[i]) for i in within], tolerance=tolerance, patience=patience) \
+            or knee.index != usable[-1]:
         reason = REASON_LEVELLED
     else:
         reason = REASON_NOT_SATURATED
-    return Plateau(index, int(round(level * 60)), level, None if latency is None else float(latency), reason)
+    return Plateau(knee.index, int(round(knee.mean * 60)), knee.mean, None if latency is None else float(latency),
+                   reason, estimate.per_minute(knee.rps), knee.stable, int(step.get("users") or 0))
 
 
 def stop_reason(

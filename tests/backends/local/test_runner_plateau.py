@@ -26,9 +26,35 @@ def test_levelling_out_curve_finds_the_knee():
     result = pl.find_plateau(steps)
     assert result.reason == pl.REASON_LEVELLED
     assert result.step_index == 2
-    # level is the mean of the steps within 5% of the best (30, 31, 30.5, 31.2)
-    assert result.max_invocations == round((30 + 31 + 30.5 + 31.2) / 4 * 60)
+    # steps without windows: the knee is the first within 5% of the best, read at its own level
+    assert result.max_invocations == 30 * 60 and result.ci_per_min is None and result.stable is None
     assert result.model_latency_ms == 12
+
+
+def windowed(levels, p95=None):
+    """STAIRS steps whose windows hold these throughputs (one list per step)."""
+    p95 = p95 or [100.0 * (i + 1) for i in range(len(levels))]
+    return [{"step": i, "users": i + 1, "rps": sum(w) / len(w), "requests": 100, "errors": 0, "p95_ms": p,
+             "stable": True, "windows": [{"rps": r} for r in w]}
+            for i, (w, p) in enumerate(zip(levels, p95, strict=True))]
+
+
+def test_knee_is_read_at_its_own_windows_with_an_interval():
+    # 1 user is measurably below 2; 2, 3 and 4 cannot be told apart: the knee is 2 users
+    steps = windowed([[9.0, 9.1, 8.9], [9.8, 9.75, 9.85], [9.9, 9.8, 9.85], [9.82, 9.9, 9.86]])
+    result = pl.find_plateau(steps)
+    assert result.step_index == 1 and result.users == 2 and result.stable is True
+    assert result.max_invocations == round(9.8 * 60)  # the knee's mean, not the best step's
+    lo, hi = result.ci_per_min
+    assert lo < 9.8 * 60 < hi and hi - lo < 20
+    assert result.model_latency_ms == 200  # read at 2 users, not at 4 where it only queues
+
+
+def test_one_lucky_window_does_not_move_the_knee():
+    # step 2 is "best" only through one lucky window: its interval overlaps step 1's, so 1 is the knee
+    steps = windowed([[9.5, 9.55, 9.6], [9.6, 9.7, 10.6], [9.55, 9.6, 9.5]])
+    result = pl.find_plateau(steps)
+    assert result.step_index == 0 and result.model_latency_ms == 100
 
 
 def test_latency_crossing_stops_before_the_breaking_step():

@@ -1,0 +1,234 @@
+"""Knee search: find the concurrency where throughput levels off, spending time where the curve bends.
+
+Prior art: Triton Model Analyzer's concurrency sweep (stop when the gain falls under 5%, then a
+binary search), perf_analyzer's ``--binary-search`` and MLPerf LoadGen's FindPeakPerformance.
+
+1. **Doubling**: concurrency 1, 2, 4, ... (capped at ``max_users``) until a level gains less than
+   ``GROWTH`` (5%) over the best so far (``levelled``), breaks the SLO (``latency_threshold`` /
+   ``errors``; a level with no answer at all counts as ``no_data``), reaches ``max_invocations``,
+   or ``max_users`` is reached while still growing (``not_saturated``: a lower bound, and the
+   search ends there).
+2. **SLO bisection**: between the highest level inside the SLO and the lowest outside it, until they
+   are one user apart: the highest concurrency inside the latency SLO.
+3. **Knee bisection**: among the levels inside the SLO, between the lowest level whose throughput
+   cannot be told apart from the best (estimate.py) and the level below it, until they are one user
+   apart: the knee.
+
+:class:`KneeSearch` is the pure controller: ``next_users(steps)`` is a function of the level STEPs
+measured so far (in any order), so it is tested against a simulated server. :class:`KneeDriver`
+runs it inside ``run_load``: it writes the target level to a control file the locustfile's shape
+reads, turns the generator's ticks into windows (windows.py) and a finished level into a STEP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from irkit.load import estimate, windows
+from irkit.load.knee import (
+    REASON_LEVELLED,
+    REASON_MAX_INVOCATIONS,
+    REASON_NO_DATA,
+    REASON_NOT_SATURATED,
+    Plateau,
+    breaks_slo,
+    find_plateau,
+)
+
+GROWTH = 0.05  # a doubling must raise throughput by more than this to go on
+DEFAULT_MAX_USERS = 64
+
+
+@dataclass(frozen=True)
+class KneeSettings:
+    """The spec's ``knee_search`` block (all optional): how far to search and how to measure a level."""
+
+    max_users: int = DEFAULT_MAX_USERS
+    window_seconds: float = windows.DEFAULT_WINDOW_S
+    stability: float = windows.DEFAULT_STABILITY
+    min_requests: int = windows.DEFAULT_MIN_REQUESTS
+    max_level_seconds: float = windows.DEFAULT_MAX_LEVEL_S
+
+    @classmethod
+    def from_value(cls, value: Any) -> KneeSettings:
+        """From None (defaults), a mapping, or anything with these attributes (``irkit.spec.KneeSearch``)."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        names = ("max_users", "window_seconds", "stability", "min_requests", "max_level_seconds")
+        get = value.get if isinstance(value, Mapping) else (lambda k: getattr(value, k, None))
+        given = {k: get(k) for k in names if get(k) is not None}
+        return cls(**given)
+
+    def rule(self) -> windows.WindowRule:
+        return windows.WindowRule(window_seconds=float(self.window_seconds), min_requests=int(self.min_requests),
+                                  tolerance=float(self.stability), max_level_seconds=float(self.max_level_seconds))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_users": self.max_users, "window_seconds": self.window_seconds, "stability": self.stability,
+                "min_requests": self.min_requests, "max_level_seconds": self.max_level_seconds}
+
+    def bound_s(self) -> float:
+        """A generous bound on a whole search: doubling and both bisections, each level at its cap."""
+        doublings = max(1, int(self.max_users - 1).bit_length() + 1)
+        return 3 * doublings * (self.max_level_seconds + 2.0)
+
+
+class KneeSearch:
+    """The pure controller. ``steps`` are level STEPs (``users``, ``rps``, ``windows``, latencies)."""
+
+    def __init__(self, settings: KneeSettings | None = None, *, threshold_ms: float | None = None,
+                 percentile: str | None = "P95", max_invocations: int | None = None) -> None:
+        self.settings = settings or KneeSettings()
+        self.threshold_ms, self.percentile, self.max_invocations = threshold_ms, percentile, max_invocations
+
+    def _broken(self, step: dict[str, Any]) -> str | None:
+        if not (step.get("requests") or 0):
+            return REASON_NO_DATA
+        return breaks_slo(step, self.threshold_ms, self.percentile)
+
+    @staticmethod
+    def _levels(steps: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        return {int(s["users"]): s for s in steps}  # a level measured twice: the later one counts
+
+    def _doubling(self, levels: dict[int, dict[str, Any]]) -> tuple[int | None, str]:
+        """(the next power to measure, or None; why the doubling stopped)."""
+        best, users = 0.0, 1
+        while True:
+            if users not in levels:
+                return users, ""
+            step = levels[users]
+            broken = self._broken(step)
+            if broken:
+                return None, broken
+            rps = estimate.level_estimate(0, step).mean
+            if self.max_invocations and rps * 60 >= self.max_invocations:
+                return None, REASON_MAX_INVOCATIONS
+            if best > 0 and rps < best * (1 + GROWTH):
+                return None, REASON_LEVELLED
+            best = max(best, rps)
+            if users >= self.settings.max_users:
+                return None, REASON_NOT_SATURATED
+            users = min(users * 2, self.settings.max_users)
+
+    def next_users(self, steps: Sequence[dict[str, Any]]) -> int | None:
+        """The concurrency to measure next, or None when the knee is found."""
+        levels = self._levels(steps)
+        nxt, reason = self._doubling(levels)
+        if nxt is not None:
+            return nxt
+        if reason == REASON_NOT_SATURATED:  # a lower bound either way: no time spent below it
+            return None
+        broken = sorted(u for u, s in levels.items() if self._broken(s))
+        limit = broken[0] if broken else None
+        if limit is not None:
+            good = max((u for u in levels if u < limit), default=0)
+            if limit - good > 1:
+                return (good + limit) // 2
+        inside = sorted(u for u in levels if limit is None or u < limit)
+        if not inside:
+            return None
+        ests = [estimate.level_estimate(i, levels[u]) for i, u in enumerate(inside)]
+        knee = estimate.knee_level(ests)
+        assert knee is not None
+        below = max((u for u in inside if u < knee.users), default=0)
+        if knee.users - below > 1:
+            return (below + knee.users) // 2
+        return None
+
+    def reason(self, steps: Sequence[dict[str, Any]]) -> str:
+        """Why the search stopped doubling (``""`` while it has not)."""
+        return self._doubling(self._levels(steps))[1]
+
+    def plateau(self, steps: Sequence[dict[str, Any]]) -> Plateau:
+        """The knee of the levels measured (``step_index`` indexes ``steps``), with the search's reason."""
+        found = find_plateau(steps, threshold_ms=self.threshold_ms, percentile=self.percentile, by_users=True)
+        reason = self.reason(steps)
+        if found.found and reason and reason != REASON_NO_DATA:
+            return Plateau(found.step_index, found.max_invocations, found.level_rps, found.model_latency_ms,
+                           reason, found.ci_per_min, found.stable, found.users)
+        return found
+
+
+ControlWriter = Callable[[dict[str, Any]], None]
+
+
+def control_file_writer(path: str | os.PathLike[str]) -> ControlWriter:
+    """Write the locustfile's control JSON atomically (write a sibling, then rename)."""
+    target = Path(path)
+
+    def write(control: dict[str, Any]) -> None:
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_text(json.dumps(control), encoding="utf-8")
+        os.replace(temporary, target)
+
+    return write
+
+
+class KneeDriver:
+    """Runs a :class:`KneeSearch` on live ticks: one level at a time, a STEP per finished level."""
+
+    def __init__(self, search: KneeSearch, write_control: ControlWriter) -> None:
+        self.search, self.write_control = search, write_control
+        self.rule = search.settings.rule()
+        self.steps: list[dict[str, Any]] = []
+        self.level, self.users = 0, 1
+        self.ticks: list[dict[str, Any]] = []
+        self.done = False
+
+    def start(self) -> dict[str, Any]:
+        """The first control record (also what to write before Locust starts)."""
+        control = {"level": self.level, "users": self.users}
+        self.write_control(control)
+        return control
+
+    def on_tick(self, tick: dict[str, Any]) -> list[dict[str, Any]]:
+        """Take one tick; return the level STEP it finished (at most one)."""
+        if self.done or tick.get("level") != self.level:
+            return []
+        self.ticks.append(tick)
+        groups, _filling = windows.group_windows(self.ticks, self.rule)
+        measured = windows.make_windows(groups)
+        first = float(self.ticks[0]["start_s"])
+        elapsed = float(tick["start_s"]) + float(tick["duration_s"]) - first
+        state = windows.level_state(measured, elapsed, self.rule)
+        if state == windows.STATE_MEASURING:
+            return []
+        step = self._level_step(measured, state == windows.STATE_STABLE)
+        self.steps.append(step)
+        nxt = self.search.next_users(self.steps)
+        if nxt is None:
+            self.stop()
+        else:
+            self.level, self.users, self.ticks = self.level + 1, nxt, []
+            self.write_control({"level": self.level, "users": self.users})
+        return [step]
+
+    def stop(self) -> None:
+        if not self.done:
+            self.done = True
+            self.write_control({"level": self.level, "users": self.users, "stop": True})
+
+    def _level_step(self, measured: list[windows.Window], stable: bool) -> dict[str, Any]:
+        counted, _ = windows.counted_windows(measured, self.rule)
+        if not counted:  # not one full window within the cap: all its settled ticks as one
+            settled = [t for t in self.ticks if t.get("settled", True)]
+            counted = [windows.window_from_ticks(settled)] if settled else []
+        step: dict[str, Any] = {"step": len(self.steps), "level": self.level, "users": self.users}
+        step.update(windows.window_summary(counted))
+        if not counted:
+            step["start_s"] = float(self.ticks[0]["start_s"]) if self.ticks else 0.0
+        step["windows"] = [w.to_dict() for w in counted]
+        step["stable"] = bool(stable)
+        step["discarded_windows"] = len(measured) - len(counted) if len(measured) >= len(counted) else 0
+        if not stable:
+            step["warnings"] = [f"{self.users} user(s): throughput and latency did not settle within "
+                                f"{self.rule.max_level_seconds:g} s ({len(measured)} window(s)); this level is "
+                                "marked unstable"]
+        return step

@@ -1,0 +1,107 @@
+"""The knee search controller and driver against a simulated server (no Locust, no sockets)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sim_server import SimServer
+
+from irkit.load import knee
+from irkit.load.knee_search import KneeDriver, KneeSearch, KneeSettings
+
+FAST = KneeSettings(window_seconds=1.0, min_requests=10, max_level_seconds=8.0)
+
+
+def search(sim: SimServer, settings: KneeSettings = FAST, **kwargs):
+    """Drive a KneeDriver with the simulated server's ticks until it stops; (driver, plateau, seconds)."""
+    controls: list[dict] = []
+    driver = KneeDriver(KneeSearch(settings, **kwargs), controls.append)
+    driver.start()
+    t = 0.0
+    while not driver.done:
+        assert t < 600, "the search did not end"
+        users, level = driver.users, driver.level
+        sim.measured.append(users)
+        for item in sim.ticks(users, level, t, settings.max_level_seconds + 1):
+            t = item["start_s"] + item["duration_s"]
+            if driver.on_tick(item):
+                break
+    assert controls[-1]["stop"] is True
+    assert [c["users"] for c in controls[:-1]] == sim.measured
+    return driver, driver.search.plateau(driver.steps), t
+
+
+def test_finds_the_knee_of_a_saturating_server_and_reads_latency_there():
+    sim = SimServer(slots=3, service_ms=20, overhead_ms=0.2, noise=0.01)
+    driver, found, seconds = search(sim)
+    assert sim.measured == [1, 2, 4, 8, 3]  # doubling, then one bisection step between 2 and 4
+    assert found.reason == knee.REASON_LEVELLED and found.users == 3
+    assert found.max_invocations == pytest.approx(sim.rps(3) * 60, rel=0.02)
+    lo, hi = found.ci_per_min
+    assert lo <= sim.rps(3) * 60 <= hi and hi - lo < 0.1 * found.max_invocations
+    assert found.model_latency_ms == pytest.approx(sim.latency_ms(3) * 1.1, rel=0.02)  # p95, not 8 users' queue
+    assert found.stable is True and all(s["stable"] for s in driver.steps)
+    assert seconds < 5 * 6  # each level settles in about three 1 s windows
+
+
+def test_the_highest_level_inside_the_latency_slo():
+    sim = SimServer(slots=2, service_ms=20, overhead_ms=0.2, noise=0.01)
+    _, found, _ = search(sim, threshold_ms=30)  # p95 = 1.1 x latency: 4 users (44 ms) and 3 (33 ms) break it
+    assert sim.measured == [1, 2, 4, 3]
+    assert found.reason == knee.REASON_THRESHOLD and found.users == 2
+    assert found.max_invocations == pytest.approx(sim.rps(2) * 60, rel=0.02)
+
+
+def test_errors_end_the_doubling_and_bisection_finds_the_edge():
+    sim = SimServer(slots=8, service_ms=20, overhead_ms=0.2, noise=0.01, errors_from=6)
+    _, found, _ = search(sim)
+    assert sim.measured == [1, 2, 4, 8, 6, 5]
+    assert found.reason == knee.REASON_ERRORS and found.users == 5
+
+
+def test_still_growing_at_max_users_is_a_lower_bound():
+    sim = SimServer(slots=16, service_ms=20, noise=0.01)
+    _, found, _ = search(sim, KneeSettings(max_users=6, window_seconds=1.0, max_level_seconds=8.0))
+    assert sim.measured == [1, 2, 4, 6]
+    assert found.reason == knee.REASON_NOT_SATURATED and found.users == 6
+
+
+def test_max_invocations_stops_the_search():
+    sim = SimServer(slots=16, service_ms=20, noise=0.01)
+    _, found, _ = search(sim, max_invocations=int(sim.rps(4) * 60 * 0.95))
+    assert sim.measured == [1, 2, 4, 3]
+    assert found.reason == knee.REASON_MAX_INVOCATIONS
+
+
+def test_no_level_inside_the_slo():
+    sim = SimServer(slots=1, service_ms=20, noise=0.01)
+    _, found, _ = search(sim, threshold_ms=5)
+    assert sim.measured == [1] and not found.found and found.reason == knee.REASON_THRESHOLD
+
+
+def test_a_level_that_never_settles_is_marked_unstable():
+    sim = SimServer(slots=2, service_ms=20, noise=0.4, seed=3)
+    driver, found, _ = search(sim, KneeSettings(max_users=2, window_seconds=1.0, max_level_seconds=4.0))
+    assert any(not s["stable"] for s in driver.steps)
+    unstable = [s for s in driver.steps if not s["stable"]][0]
+    assert "did not settle" in unstable["warnings"][0]
+    assert found.stable is (driver.steps[found.step_index]["stable"])
+
+
+def test_next_users_depends_only_on_what_was_measured():
+    sim = SimServer(slots=3, service_ms=20, overhead_ms=0.2, noise=0.01)
+    driver, _, _ = search(sim)
+    steps = list(driver.steps)
+    shuffled = steps[:]
+    random.Random(5).shuffle(shuffled)
+    controller = KneeSearch(FAST)
+    assert controller.next_users(steps) is None and controller.next_users(shuffled) is None
+    assert controller.next_users(steps[:3]) == 8 and controller.next_users(steps[:4]) == 3
+
+
+def test_settings_from_a_mapping_or_none():
+    assert KneeSettings.from_value(None) == KneeSettings()
+    given = KneeSettings.from_value({"max_users": 8, "window_seconds": 1.5})
+    assert given.max_users == 8 and given.window_seconds == 1.5 and given.min_requests == KneeSettings().min_requests
+    assert given.rule().window_seconds == 1.5
