@@ -73,7 +73,8 @@ def load_settings(spec: Any, meta: dict[str, Any], workdir: Path) -> LoadSetting
     return LoadSettings(
         payload_path=payload,
         content_type=content_type,
-        traffic=job_traffic(spec),
+        traffic=job_traffic(spec),  # None (and no open_loop): the knee search
+        knee_search=spec.knee_search,
         threshold_ms=threshold.value_in_milliseconds if threshold else None,
         percentile=threshold.percentile if threshold else "P95",
         flat_invocations=spec.flat_invocations,

@@ -173,6 +173,11 @@ def build_result(
             "plateau_step": outcome.get("plateau_step"),
             "plateau_reason": outcome.get("plateau_reason"),
             "price_is_estimate": outcome.get("price_is_estimate"),
+            "max_invocations_ci": outcome.get("max_invocations_ci"),
+            "stable": outcome.get("stable"),
+            "knee": ({"users": outcome.get("knee_users"), "reason": outcome.get("plateau_reason")}
+                     if outcome.get("knee_users") is not None else None),
+            "generator": outcome.get("generator"),
             "warnings": outcome.get("warnings") or [],
         })
         if outcome.get("fidelity") is not None:  # another runtime than TensorFlow (irkit.serve.fidelity)

@@ -4,11 +4,16 @@
 ``settings`` at ``url`` with ``load_fn`` (``generator.run_load``, or the SageMaker runtime's variant,
 or a fake), samples the server's CPU and memory per step when ``usage`` is given, stops the load
 early when ``knee.stop_reason`` says so, and fills ``outcome`` (a ``ConfigOutcome``) with the steps,
-the plateau and the warnings. It starts no server and knows no backend.
+the knee (MaxInvocations with its interval, ModelLatency, stability), the load generator's own cost
+and the warnings. It starts no server and knows no backend.
+
+With neither traffic nor open loop in ``settings`` it runs a knee search (knee_search.py): the
+search ends itself, so the SLO does not stop it early (it needs the first level past the SLO).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -43,6 +48,13 @@ class LoadSettings:
     seed: int = 0  # the target sampler's seed
     load_config: dict[str, Any] | None = None  # more locustfile keys (a trace replay's even arrivals)
     play_to_end: bool = False  # a trace replay runs to its end: SLO breaks are what it reports
+    knee_search: Any = None  # knee_search.KneeSettings: used when there is neither traffic nor open_loop
+    generator_cores: tuple[int, ...] | None = None  # pin the load generator here (None: not pinned)
+    shares_server_cores: bool | None = None  # the generator runs on the server's cores (None: unknown)
+
+    @property
+    def searches_knee(self) -> bool:
+        return self.traffic is None and self.open_loop is None
 
     def log_path(self, name: str) -> Path | None:
         """Where the log called ``name`` goes, or None when logs are not kept."""
@@ -52,7 +64,11 @@ class LoadSettings:
         """How long the traffic (or the open-loop schedule) runs."""
         if self.open_loop is not None:
             return float(len(self.open_loop.rates_per_second) * self.open_loop.duration_in_seconds)
-        return 0.0 if self.traffic is None else shapes.total_seconds(self.traffic)
+        if self.traffic is None:
+            from irkit.load.knee_search import KneeSettings
+
+            return KneeSettings.from_value(self.knee_search).bound_s()
+        return shapes.total_seconds(self.traffic)
 
 
 @dataclass
@@ -77,6 +93,10 @@ class ConfigOutcome:
     ended_at: float | None = None
     url: str | None = None  # set for an existing endpoint
     endpoint_name: str | None = None
+    max_invocations_ci: list[int] | None = None  # [lo, hi] req/min, 95%
+    stable: bool | None = None  # every level up to the SLO settled (None: no windows to tell)
+    knee_users: int | None = None  # the users of the step MaxInvocations and ModelLatency were read at
+    generator: dict[str, Any] | None = None  # {"cpu_percent", "shares_server_cores", "cores"}
     warnings: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     fidelity: dict[str, Any] | None = None  # vs TensorFlow, for other runtimes (irkit.serve.fidelity)
@@ -133,6 +153,8 @@ class _StepWatcher:
             self.outcome.steps.append(step)
             if self.on_step is not None:
                 self.on_step(step)
+            if self.settings.searches_knee:
+                return  # the search ends itself, past the SLO if it must
             reason = plateau_finder.stop_reason(
                 self.outcome.steps, threshold_ms=self.settings.threshold_ms,
                 percentile=self.settings.percentile, flat_invocations=self.settings.flat_invocations,
@@ -143,11 +165,29 @@ class _StepWatcher:
                 self.stop_event.set()
 
 
+def _knee_search(settings: LoadSettings) -> Any:
+    from irkit.load.knee_search import KneeSearch, KneeSettings
+
+    return KneeSearch(KneeSettings.from_value(settings.knee_search), threshold_ms=settings.threshold_ms,
+                      percentile=settings.percentile, max_invocations=settings.max_invocations)
+
+
+def _load_kwargs(settings: LoadSettings, search: Any) -> dict[str, Any]:
+    """run_load's optional keywords, only when used (so simpler load functions keep working)."""
+    kwargs = _target_load_kwargs(settings)
+    if search is not None:
+        kwargs["knee"] = search
+    if settings.generator_cores:
+        kwargs["cpus"] = tuple(settings.generator_cores)
+    return kwargs
+
+
 def drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_event: threading.Event,
                on_step: StepCallback | None, load_fn: Callable[..., Any],
                usage: Callable[[], Any] | None) -> None:
-    """Run the traffic at ``url``, collect the steps into ``outcome`` and read the plateau off them."""
+    """Run the traffic (or the knee search) at ``url``, collect the steps into ``outcome``, read the knee."""
     watcher = _StepWatcher(outcome, settings, stop_event, on_step, usage)
+    search = _knee_search(settings) if settings.searches_knee else None
     max_seconds = settings.max_seconds
     if max_seconds is None:
         max_seconds = settings.length_s() + LOAD_MARGIN_S
@@ -157,7 +197,7 @@ def drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_ev
         latency_threshold_ms=settings.threshold_ms, percentile=settings.percentile,
         open_loop=settings.open_loop, workers=settings.workers, on_step=watcher,
         stop_event=stop_event, max_seconds=max_seconds, log_path=settings.log_path(f"load-{outcome.config_id}.log"),
-        **_target_load_kwargs(settings),
+        **_load_kwargs(settings, search),
     )
     outcome.ended_at = time.time()
     outcome.load_mode = getattr(result, "mode", None) or ("open" if settings.open_loop is not None else "closed")
@@ -166,16 +206,71 @@ def drive_load(url: str, outcome: ConfigOutcome, settings: LoadSettings, stop_ev
     if not outcome.steps:
         for step in getattr(result, "steps", None) or []:
             watcher(step)
-    found = plateau_finder.find_plateau(outcome.steps, threshold_ms=settings.threshold_ms,
-                                        percentile=settings.percentile)
+    read_knee(outcome, settings, search)
+
+
+def read_knee(outcome: ConfigOutcome, settings: LoadSettings, search: Any = None) -> None:
+    """Fill ``outcome`` from its steps: MaxInvocations and its interval, ModelLatency, stability, generator."""
+    if search is not None:
+        found = search.plateau(outcome.steps)
+    else:
+        found = plateau_finder.find_plateau(outcome.steps, threshold_ms=settings.threshold_ms,
+                                            percentile=settings.percentile)
     outcome.max_invocations = found.max_invocations
     outcome.model_latency_ms = found.model_latency_ms
     outcome.plateau_step = found.step_index
     outcome.plateau_reason = found.reason
+    outcome.max_invocations_ci = found.ci_per_min
+    outcome.knee_users = found.users
+    outcome.stable = _stable(outcome.steps, settings, search is not None)
+    outcome.generator = generator_record(outcome.steps, settings)
     if found.found:
         plateau_step = outcome.steps[found.step_index]
         outcome.cpu_utilization = plateau_step.get("server_cpu")
         outcome.memory_utilization = plateau_step.get("server_memory")
     if found.reason == plateau_finder.REASON_NOT_SATURATED:
-        outcome.warnings.append("throughput was still growing at the last step: MaxInvocations is a lower "
-                                "bound; add steps or users")
+        if search is not None:
+            outcome.warnings.append(f"throughput was still growing at knee_search.max_users "
+                                    f"({search.settings.max_users} users): MaxInvocations is a lower bound; "
+                                    "raise max_users")
+        else:
+            outcome.warnings.append("throughput was still growing at the last step: MaxInvocations is a lower "
+                                    "bound; add steps or users")
+    if outcome.stable is False:
+        outcome.warnings.append("a load level did not settle (its last windows disagreed by more than "
+                                f"{_tolerance(settings):.0%}): MaxInvocations' interval is wide or the machine "
+                                "is busy; rerun on a quieter machine or raise knee_search.max_level_seconds")
+    shared = outcome.generator or {}
+    if shared.get("shares_server_cores"):
+        cpu = shared.get("cpu_percent")
+        took = f", taking up to {cpu:.0f}% of one core" if cpu is not None else ""
+        outcome.warnings.append(f"the load generator shared the server's cores {list(shared.get('cores') or [])}"
+                                f"{took}: the server had that much less CPU")
+
+
+def _tolerance(settings: LoadSettings) -> float:
+    from irkit.load.knee_search import KneeSettings
+
+    return float(KneeSettings.from_value(settings.knee_search).stability)
+
+
+def _stable(steps: list[dict[str, Any]], settings: LoadSettings, by_users: bool) -> bool | None:
+    """Every level inside the SLO settled (levels past it never decide the knee); None without windows."""
+    order = sorted(steps, key=lambda s: s.get("users") or 0) if by_users else list(steps)
+    flags = []
+    for step in order:
+        if plateau_finder.breaks_slo(step, settings.threshold_ms, settings.percentile):
+            break
+        if step.get("stable") is not None:
+            flags.append(bool(step["stable"]))
+    return all(flags) if flags else None
+
+
+def generator_record(steps: list[dict[str, Any]], settings: LoadSettings) -> dict[str, Any]:
+    """``{"cpu_percent", "shares_server_cores", "cores"}``: the busiest level's generator CPU (100 = a core)."""
+    cpu = [float(s["generator_cpu"]) for s in steps if s.get("generator_cpu") is not None]
+    cores = settings.generator_cores
+    if cores is None:
+        cores = tuple(sorted(os.sched_getaffinity(0)))
+    return {"cpu_percent": round(max(cpu), 1) if cpu else None,
+            "shares_server_cores": settings.shares_server_cores, "cores": list(cores)}

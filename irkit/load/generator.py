@@ -9,6 +9,11 @@ Each Locust process runs in its own session; on return, on any exception, on Ctr
 Early stop (IR's ``flat_invocations: Stop``): set ``stop_event`` (the runner does), or return
 ``False`` from ``on_step``. Either ends Locust at once; the steps already finished are kept.
 
+Knee search (``knee=KneeSearch(...)``, knee_search.py): no fixed traffic. A ``KneeDriver`` writes
+the target users to a control file the locustfile's shape follows, reads the ticks the locustfile
+streams, and hands each finished level to ``on_step`` as a STEP; it ends the run when the knee is
+found. ``cpus``: pin every Locust process to these cores (the ones the server does not use).
+
 Locust is never imported here (it monkey-patches the process with gevent).
 """
 
@@ -24,12 +29,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from irkit.errors import BackendError
+from irkit.load import windows as win
 from irkit.spec import traffic as shapes
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -38,6 +44,7 @@ POLL_S = 0.1  # how often the results file is read
 STARTUP_MARGIN_S = 30.0  # Locust start-up allowance on top of the traffic's length
 STOP_GRACE_S = 5.0  # SIGTERM -> SIGKILL
 CPU_WARNING_PERCENT = 90.0
+OPEN_LOOP_SHORTFALL = 0.05  # open loop: achieved under target, or late sends, beyond this share warn
 MODE_CLOSED = "closed"
 MODE_OPEN = "open"
 
@@ -72,8 +79,10 @@ def _traffic_dict(traffic: Any) -> dict[str, Any]:
 
 
 def plan_windows(traffic: Any, open_loop: Any = None, workers: int = 0,
-                 window_s: float = shapes.DEFAULT_WINDOW_S) -> list[shapes.StepWindow]:
-    """The steps a run will report, without running it."""
+                 window_s: float = shapes.DEFAULT_WINDOW_S, knee: Any = None) -> list[shapes.StepWindow]:
+    """The steps a run will report, without running it (none planned for a knee search)."""
+    if knee is not None:
+        return []
     if open_loop is not None:
         return shapes.open_loop_windows(open_loop, generators=max(1, workers))
     if traffic is None:
@@ -88,20 +97,29 @@ def write_config(dest: str | os.PathLike[str], payload_path: str | os.PathLike[s
                  windows: list[shapes.StepWindow], *, traffic: Any = None, mode: str = MODE_CLOSED,
                  threshold_ms: float | None = None, path: str = "/invocations",
                  headers: Mapping[str, str] | None = None, results_path: str | os.PathLike[str] = "steps.jsonl",
-                 generators: int = 1, parent_pid: int = 0, extra: Mapping[str, Any] | None = None) -> Path:
+                 generators: int = 1, parent_pid: int = 0, extra: Mapping[str, Any] | None = None,
+                 window_rule: win.WindowRule | None = None, knee: Mapping[str, Any] | None = None) -> Path:
     """Write the locustfile's config (``$IRKIT_LOAD_CONFIG``): also for a master started by hand.
 
     ``parent_pid``: the Locust processes exit when their parent is no longer this pid (0: never).
     ``extra``: more JSON-safe keys for another locustfile (e.g. the SageMaker runtime user's).
+    ``window_rule``: how a step's windows are cut (windows.py); ``knee``: ``{"control_path", "users"}``
+    for a knee search.
     """
+    rule = window_rule or win.WindowRule()
     config = {
         "mode": mode, "windows": [w.to_dict() for w in windows],
         "traffic": _traffic_dict(traffic) if traffic is not None else None,
         "payload_path": str(Path(payload_path).resolve()), "content_type": content_type, "path": path,
         "headers": dict(headers or {}), "threshold_ms": threshold_ms,
         "results_path": str(Path(results_path).resolve()), "generators": max(1, int(generators)),
-        "parent_pid": int(parent_pid),
+        "parent_pid": int(parent_pid), "tick_s": win.TICK_S,
+        "window_rule": {"window_seconds": rule.window_seconds, "min_requests": rule.min_requests,
+                        "tolerance": rule.tolerance, "count": rule.count,
+                        "max_level_seconds": rule.max_level_seconds},
     }
+    if knee is not None:
+        config["knee"] = dict(knee)
     config.update(extra or {})
     out = Path(dest)
     out.write_text(json.dumps(config), encoding="utf-8")
@@ -113,9 +131,16 @@ def _locust_command(user_class: str, url: str, locustfile: Path = LOCUSTFILE) ->
             "--loglevel", "WARNING", "--exit-code-on-error", "0", "-H", url, user_class]
 
 
-def _start(command: list[str], env: Mapping[str, str], cwd: str, log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+def _start(command: list[str], env: Mapping[str, str], cwd: str, log: Any,
+           cpus: Sequence[int] | None = None) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    if cpus:
+        try:  # before Locust has imported anything: every thread it starts inherits the mask
+            os.sched_setaffinity(process.pid, set(cpus))
+        except OSError:
+            pass
+    return process
 
 
 def reap(processes: list[subprocess.Popen[bytes]], grace_s: float = STOP_GRACE_S) -> None:
@@ -197,6 +222,8 @@ def run_load(
     window_s: float = shapes.DEFAULT_WINDOW_S,
     locustfile: str | os.PathLike[str] | None = None,
     extra_config: Mapping[str, Any] | None = None,
+    knee: Any = None,
+    cpus: Sequence[int] | None = None,
 ) -> LoadResult:
     """Run ``traffic`` (an ``irkit.spec.TrafficPattern``) or ``open_loop`` at ``url`` with Locust.
 
@@ -205,23 +232,34 @@ def run_load(
     fails before producing a step; ``max_seconds`` bounds the whole run (default: traffic + 30 s).
     ``locustfile``/``extra_config``: another locustfile with the same ``ClosedLoopUser``/``OpenLoopUser``
     names and the keys it reads (the SageMaker runtime user, ``backends/sagemaker/runtime_locustfile.py``).
+    ``knee``: a ``knee_search.KneeSearch`` to run instead of ``traffic``; ``cpus``: cores for Locust.
     """
     del percentile  # all percentiles are reported; the caller picks
     payload = Path(payload_path)
     if not payload.is_file():
         raise BackendError(f"payload file {str(payload)!r} does not exist (payload_path)")
     workers = max(0, int(workers))
-    mode = MODE_OPEN if open_loop is not None else MODE_CLOSED
-    windows = plan_windows(traffic, open_loop, workers, window_s)
-    bound = max_seconds if max_seconds is not None else windows[-1].end_s + STARTUP_MARGIN_S
+    mode = MODE_OPEN if open_loop is not None and knee is None else MODE_CLOSED
+    windows = plan_windows(traffic, open_loop, workers, window_s, knee)
+    length = windows[-1].end_s if windows else knee.settings.bound_s()
+    bound = max_seconds if max_seconds is not None else length + STARTUP_MARGIN_S
     result = LoadResult(mode=mode)
     workdir = tempfile.mkdtemp(prefix="irkit-load-")
     results_path = Path(workdir) / "steps.jsonl"
+    driver = None
+    if knee is not None:
+        from irkit.load.knee_search import KneeDriver, control_file_writer
+
+        control_path = Path(workdir) / "control.json"
+        driver = KneeDriver(knee, control_file_writer(control_path))
+        first = driver.start()
     config_path = write_config(Path(workdir) / "config.json", payload, content_type, windows,
-                               traffic=traffic if open_loop is None else None, mode=mode,
+                               traffic=traffic if open_loop is None and knee is None else None, mode=mode,
                                threshold_ms=latency_threshold_ms, path=path, headers=headers,
                                results_path=results_path, generators=max(1, workers),
-                               parent_pid=os.getpid(), extra=extra_config)
+                               parent_pid=os.getpid(), extra=extra_config,
+                               window_rule=knee.settings.rule() if knee is not None else None,
+                               knee={"control_path": str(control_path), "users": first["users"]} if driver else None)
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     log_file = Path(log_path) if log_path else Path(workdir) / "locust.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -235,14 +273,16 @@ def run_load(
                 port = _free_port()
                 master += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                            "--expect-workers", str(workers)]
-            processes.append(_start(master, env, workdir, log))
+            processes.append(_start(master, env, workdir, log, cpus))
             for _ in range(workers):
                 worker = _locust_command(user_class, url, script) + ["--worker", "--master-host", "127.0.0.1",
                                                              "--master-port", str(port)]
-                processes.append(_start(worker, env, workdir, log))
+                processes.append(_start(worker, env, workdir, log, cpus))
             _follow(processes[0], _ResultsTail(results_path), result, on_step, stop_event,
-                    time.monotonic() + bound)
+                    time.monotonic() + bound, driver)
         finally:
+            if driver is not None:
+                driver.stop()
             reap(processes)
     _finish(result, log_file, processes[0].returncode if processes else None)
     shutil.rmtree(workdir, ignore_errors=True)  # kept on failure: it holds the log unless log_path
@@ -250,14 +290,20 @@ def run_load(
 
 
 def _follow(master: subprocess.Popen[bytes], tail: _ResultsTail, result: LoadResult,
-            on_step: StepCallback | None, stop_event: threading.Event | None, deadline: float) -> None:
+            on_step: StepCallback | None, stop_event: threading.Event | None, deadline: float,
+            driver: Any = None) -> None:
     """Stream steps until the run says done, Locust exits, a stop is asked for, or time runs out."""
     while True:
         exited = master.poll() is not None
-        for step in tail.read():
-            result.steps.append(step)
-            if on_step is not None and on_step(step) is False:
-                result.stopped_early = True
+        for record in tail.read():
+            if record.get("event") == "tick":
+                steps = driver.on_tick(record) if driver is not None else []
+            else:
+                steps = [record]
+            for step in steps:
+                result.steps.append(step)
+                if on_step is not None and on_step(step) is False:
+                    result.stopped_early = True
         if tail.done or exited or result.stopped_early:
             return
         if stop_event is not None and stop_event.is_set():
@@ -274,6 +320,16 @@ def _finish(result: LoadResult, log_file: Path, returncode: int | None) -> None:
     if not result.steps and not result.stopped_early:
         raise BackendError(f"Locust produced no step (exit code {returncode}); its log {str(log_file)!r} "
                            f"ends with:\n{_log_tail(log_file)}")
+    behind = [s for s in result.steps if s.get("target_rps") and s.get("achieved_rps") is not None
+              and s["achieved_rps"] < (1 - OPEN_LOOP_SHORTFALL) * s["target_rps"]]
+    late = [s for s in result.steps if s.get("target_rps") and s.get("requests")
+            and (s.get("late") or 0) > OPEN_LOOP_SHORTFALL * s["requests"]]
+    if behind or late:
+        result.warnings.append(
+            f"the open-loop generator fell behind its schedule: achieved rate under target by more than "
+            f"{OPEN_LOOP_SHORTFALL:.0%} in {len(behind)} step(s), more than {OPEN_LOOP_SHORTFALL:.0%} late sends "
+            f"in {len(late)} step(s), {sum(int(s.get('dropped') or 0) for s in result.steps)} dropped; "
+            "the latencies past that point measure the generator too; use workers")
     hot = [s for s in result.steps if (s.get("generator_cpu") or 0) > CPU_WARNING_PERCENT]
     if hot:
         peak = max(s["generator_cpu"] for s in hot)

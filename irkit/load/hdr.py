@@ -53,12 +53,15 @@ class StepTally:
     within_threshold: int = 0  # successes at or under the latency threshold (goodput)
     late: int = 0  # open loop: sends that left later than scheduled
     dropped: int = 0  # open loop: arrivals not sent (too many in flight)
-    sent: int = 0  # open loop: requests sent at a time scheduled in this step (trace replay's achieved count)
+    sent: int = 0  # open loop: requests sent at a time scheduled in this step (achieved rate = sent / duration)
+    last_done_s: float | None = None  # when the last request completed, seconds into the run
     cpu_percent: float | None = None  # the generator process's CPU over the step
     histogram: Any = field(default_factory=new_histogram)
 
-    def record(self, latency_ms: float, failed: bool, threshold_ms: float | None) -> None:
+    def record(self, latency_ms: float, failed: bool, threshold_ms: float | None, done_s: float | None = None) -> None:
         self.requests += 1
+        if done_s is not None and (self.last_done_s is None or done_s > self.last_done_s):
+            self.last_done_s = done_s
         if failed:
             self.errors += 1
             return
@@ -70,12 +73,15 @@ class StepTally:
         """A msgpack/JSON-safe form for Locust's worker -> master messages."""
         return {"requests": self.requests, "errors": self.errors, "within_threshold": self.within_threshold,
                 "late": self.late, "dropped": self.dropped, "sent": self.sent, "cpu_percent": self.cpu_percent,
-                "histogram": self.histogram.encode().decode("ascii")}
+                "last_done_s": self.last_done_s, "histogram": self.histogram.encode().decode("ascii")}
 
     def merge_encoded(self, data: dict[str, Any]) -> None:
         """Add another process's encoded tally for the same step into this one."""
         for name in ("requests", "errors", "within_threshold", "late", "dropped", "sent"):
             setattr(self, name, getattr(self, name) + int(data.get(name) or 0))
+        done = data.get("last_done_s")
+        if done is not None and (self.last_done_s is None or done > self.last_done_s):
+            self.last_done_s = float(done)
         cpu = data.get("cpu_percent")
         if cpu is not None:
             self.cpu_percent = cpu if self.cpu_percent is None else max(self.cpu_percent, cpu)

@@ -10,12 +10,18 @@ config, the payload and the run's start time ``t0`` (message ``irkit_start``), s
 ``locust -f locustfile.py --worker --master-host HOST`` on another machine just works (its clock
 must agree with the master's; NTP is enough for 10 s steps).
 
-- **Timeline** (``TIMELINE``): the run is cut into step windows (irkit.spec.traffic). Every request
-  is recorded, when it completes, in the HdrHistogram of the window it completed in (hdr.py), and,
-  when the request event's context names ``irkit_model`` / ``irkit_container``, per target
-  (model_tally.py). At each window's end the single process writes the STEP as a JSON line to
-  ``results_path``; a worker sends its tallies to the master (``irkit_step``), which adds all the
-  workers' histograms before writing. After the last step it writes ``{"event": "done"}`` and quits.
+- **Timeline** (``TIMELINE``, state in timeline.py): the run is cut into step windows
+  (irkit.spec.traffic) and into ticks of ``tick_s``. Every request is recorded, when it completes,
+  in the HdrHistograms of the window and of the tick it completed in (hdr.py), and, when the
+  request event's context names ``irkit_model`` / ``irkit_container``, per target (model_tally.py).
+  At each tick's end a worker sends its tick tally (``irkit_tick``) and the master adds them up. At
+  each window's end the single process writes the STEP as a JSON line to ``results_path``, with
+  the ``windows`` and ``stable`` cut from its ticks (windows.py); a worker sends its tallies to the
+  master (``irkit_step``), which adds all the workers' histograms before writing. After the last
+  step it writes ``{"event": "done"}`` and quits.
+- **Knee search** (config key ``knee``): no fixed steps. The shape holds the users of the parent's
+  control file (``{"level", "users", "stop"?}``, read every 0.1 s) and every tick is written as
+  ``{"event": "tick", ...}`` for the parent's ``knee_search.KneeDriver``; ``stop`` ends the run.
 - **Shape** (``TrafficShape``): IR's PHASES/STAIRS over time; a locustfile imports it into its own
   namespace so Locust picks it up.
 - **Arrivals** (``run_arrivals``): the open-loop schedule, Poisson arrivals at each window's rate
@@ -27,7 +33,6 @@ must agree with the master's; NTP is enough for 10 s steps).
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -37,35 +42,28 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
-import psutil
 from locust import LoadTestShape, events
 from locust.runners import MasterRunner, WorkerRunner
 
 from irkit.load.hdr import StepTally
-from irkit.load.model_tally import StepModels, answer_cache_state
+from irkit.load.model_tally import StepModels
+from irkit.load.timeline import CONFIG_ENV, Snapshot, Timeline, read_config
 from irkit.spec import traffic as shapes
 
-CONFIG_ENV = "IRKIT_LOAD_CONFIG"
+__all__ = ["CONFIG_ENV", "TIMELINE", "TrafficShape", "run_arrivals", "seed_offset", "target_sampler",
+           "wait_for_config"]
+
 CONTEXT_MODEL = "irkit_model"  # request-event context keys that file a request under a target
 CONTEXT_CONTAINER = "irkit_container"
 CONTEXT_SCHEDULED = "irkit_scheduled"  # open loop: the send time latency is counted from
 MERGE_WAIT_S = 5.0  # how long the master waits for workers' tallies after a window ends
+TICK_MERGE_WAIT_S = 2.0  # ... and after a tick ends
 END_GRACE_S = 15.0  # the shape gives up this long after the last window if the timeline did not end it
 LATE_AFTER_S = 0.005  # an open-loop send that leaves this long after its scheduled time is late
 OPEN_LOOP_MAX_IN_FLIGHT = 256  # more outstanding open-loop requests per process are dropped
 CPU_WARNING_PERCENT = 90.0
 PARENT_CHECK_S = 0.5  # how often a local Locust process checks that run_load's process is alive
-
-
-def _read_config() -> dict[str, Any] | None:
-    path = os.environ.get(CONFIG_ENV)
-    if not path:
-        return None
-    with open(path, encoding="utf-8") as handle:
-        config: dict[str, Any] = json.load(handle)
-    with open(config["payload_path"], "rb") as handle:
-        config["payload_b64"] = base64.b64encode(handle.read()).decode("ascii")
-    return config
+CONTROL_POLL_S = 0.1  # how often the knee search's control file is read
 
 
 def seed_offset(environment: Any) -> int:
@@ -85,53 +83,8 @@ def target_sampler(target_models: Any, seed: int) -> Callable[[], tuple[str | No
     return sampler
 
 
-class Timeline:
-    """This process's view of the run: config, start time, windows and the tallies being filled."""
-
-    def __init__(self) -> None:
-        self.config: dict[str, Any] | None = None
-        self.payload = b""
-        self.t0: float | None = None
-        self.windows: list[shapes.StepWindow] = []
-        self.tallies: dict[int, StepTally] = {}
-        self.received: dict[int, list[dict[str, Any]]] = {}  # master: step -> workers' encoded tallies
-        self.models: dict[int, StepModels] = {}  # step -> per-target tallies (multi-model load)
-        self.pick: Any = None  # () -> (model, container), made on first use from config target_models
-        self.started = False
-        self.finished = False
-        self.process = psutil.Process()
-        self.cpu_mark = (time.time(), self._cpu_seconds())
-
-    def configure(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.payload = base64.b64decode(config["payload_b64"])
-        self.windows = [shapes.StepWindow.from_dict(w) for w in config["windows"]]
-
-    @property
-    def threshold_ms(self) -> float | None:
-        return None if self.config is None else self.config.get("threshold_ms")
-
-    def tally(self, index: int) -> StepTally:
-        if index not in self.tallies:
-            self.tallies[index] = StepTally()
-        return self.tallies[index]
-
-    def record(self, latency_ms: float, failed: bool, at: float) -> None:
-        if self.t0 is None:
-            return
-        index = shapes.window_index(self.windows, at - self.t0)
-        if index is not None:
-            self.tally(index).record(latency_ms, failed, self.threshold_ms)
-
-    def record_target(self, model: str | None, container: str | None, latency_ms: float, failed: bool,
-                      at: float, response: Any) -> None:
-        if self.t0 is None:
-            return
-        index = shapes.window_index(self.windows, at - self.t0)
-        if index is None:
-            return
-        cache, load_ms = answer_cache_state(response)
-        self.models.setdefault(index, StepModels()).record(model, container, latency_ms, failed, cache, load_ms)
+class LocustTimeline(Timeline):
+    """timeline.Timeline plus what needs Locust's runner: the target sampler's seed offset."""
 
     def target_picker(self, environment: Any) -> Any:
         """This process's seeded target sampler, or None when the load has no target_models."""
@@ -140,20 +93,9 @@ class Timeline:
                                        int(self.config.get("seed") or 0) + seed_offset(environment))
         return self.pick
 
-    def _cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return float(times.user + times.system)
 
-    def cpu_since_mark(self) -> float:
-        """This process's CPU % (100 = one core) since the last call."""
-        now, cpu = time.time(), self._cpu_seconds()
-        then, cpu_then = self.cpu_mark
-        self.cpu_mark = (now, cpu)
-        return 100.0 * (cpu - cpu_then) / max(now - then, 1e-6)
-
-
-TIMELINE = Timeline()
-TIMELINE_CONFIG = _read_config()
+TIMELINE = LocustTimeline()
+TIMELINE_CONFIG = read_config(os.environ.get(CONFIG_ENV))
 if TIMELINE_CONFIG is not None:
     TIMELINE.configure(TIMELINE_CONFIG)
 
@@ -172,13 +114,15 @@ def _step_record(window: shapes.StepWindow, tally: StepTally, models: StepModels
     if window.target_rps is not None:
         step["target_rps"] = window.target_rps
     step.update(tally.step_dict(window.duration_s))
-    if TIMELINE.config and TIMELINE.config.get("mode") == "open":
+    if TIMELINE.mode == "open":
+        step["achieved_rps"] = round(tally.sent / max(window.duration_s, 1e-9), 3)
         step["late"], step["dropped"] = tally.late, tally.dropped
         step["sent"] = tally.sent
         if TIMELINE.config.get("time_scale"):  # trace replay: where the window starts in the trace
             step["trace_s"] = round(window.start_s * float(TIMELINE.config["time_scale"]), 3)
     if models is not None and models.targets:
         step["per_model"] = models.entries()
+    step["windows"], step["stable"] = TIMELINE.step_windows(window)
     cpu = step.get("generator_cpu")
     if cpu is not None and cpu > CPU_WARNING_PERCENT:
         step["warnings"] = [f"load generator CPU at {cpu:.0f}% (> {CPU_WARNING_PERCENT:.0f}%) in step "
@@ -190,23 +134,39 @@ def _sleep_until(deadline: float) -> None:
     gevent.sleep(max(0.0, deadline - time.time()))
 
 
+def _gather(runner: Any, received: dict[int, list[dict[str, Any]]], index: int, wait_s: float) -> list[dict[str, Any]]:
+    """The master: the workers' tallies for ``index`` (waiting up to ``wait_s`` for all of them)."""
+    if not isinstance(runner, MasterRunner):
+        return []
+    deadline = time.time() + wait_s
+    while len(received.get(index, [])) < runner.worker_count and time.time() < deadline:
+        gevent.sleep(0.02)
+    return received.pop(index, [])
+
+
 def _finish_step(environment: Any, window: shapes.StepWindow) -> None:
     tally = TIMELINE.tallies.pop(window.index, None) or StepTally()
-    tally.cpu_percent = TIMELINE.cpu_since_mark()
+    tally.cpu_percent = TIMELINE.cpu.since("step")
     models = TIMELINE.models.pop(window.index, None) or StepModels()
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         runner.send_message("irkit_step", {"step": window.index, "tally": tally.encode(),
                                            "models": models.encode()})
         return
-    if isinstance(runner, MasterRunner):
-        deadline = time.time() + MERGE_WAIT_S
-        while len(TIMELINE.received.get(window.index, [])) < runner.worker_count and time.time() < deadline:
-            gevent.sleep(0.05)
-        for data in TIMELINE.received.pop(window.index, []):
-            tally.merge_encoded(data["tally"])
-            models.merge_encoded(data.get("models") or [])
+    for data in _gather(runner, TIMELINE.received, window.index, MERGE_WAIT_S):
+        tally.merge_encoded(data["tally"])
+        models.merge_encoded(data.get("models") or [])
+    deadline = time.time() + TICK_MERGE_WAIT_S + 1.0  # the windows need this step's ticks merged
+    while TIMELINE.ticks_closed_s < window.end_s - 1e-6 and time.time() < deadline:
+        gevent.sleep(0.02)
     _write_line(_step_record(window, tally, models))
+
+
+def _end_run(environment: Any) -> None:
+    if not TIMELINE.finished:
+        _write_line({"event": "done"})
+        TIMELINE.finished = True
+        environment.runner.quit()
 
 
 def _run_timeline(environment: Any) -> None:
@@ -216,17 +176,73 @@ def _run_timeline(environment: Any) -> None:
         _sleep_until(TIMELINE.t0 + window.end_s)
         _finish_step(environment, window)
     if not isinstance(environment.runner, WorkerRunner):
-        _write_line({"event": "done"})
-        TIMELINE.finished = True
-        environment.runner.quit()
+        _end_run(environment)
+
+
+def _snapshot(environment: Any) -> Snapshot:
+    assert TIMELINE.t0 is not None
+    level, target = TIMELINE.target(time.time() - TIMELINE.t0)
+    return Snapshot(level, target, int(getattr(environment.runner, "user_count", 0) or 0))
+
+
+def _run_ticks(environment: Any) -> None:
+    """Close each tick at its end: a worker sends its tally, the master merges, and a knee search's
+    ticks are written for the parent (fixed traffic keeps them for its steps' windows)."""
+    assert TIMELINE.t0 is not None
+    index = 0
+    begin = _snapshot(environment)
+    while not TIMELINE.finished:
+        end_at = TIMELINE.t0 + (index + 1) * TIMELINE.tick_s
+        _sleep_until(end_at)
+        end = _snapshot(environment)
+        tally = TIMELINE.ticks.pop(index, None) or StepTally()
+        tally.cpu_percent = TIMELINE.cpu.since("tick")
+        runner = environment.runner
+        if isinstance(runner, WorkerRunner):
+            runner.send_message("irkit_tick", {"tick": index, "tally": tally.encode()})
+        else:
+            for data in _gather(runner, TIMELINE.received_ticks, index, TICK_MERGE_WAIT_S):
+                tally.merge_encoded(data["tally"])
+            record = TIMELINE.tick_record(index, tally, begin, end)
+            if TIMELINE.knee:
+                _write_line(record)
+            else:
+                TIMELINE.closed_ticks[index] = record
+            TIMELINE.ticks_closed_s = (index + 1) * TIMELINE.tick_s
+        begin, index = end, index + 1
+
+
+def _watch_control(environment: Any) -> None:
+    """Knee search: follow the parent's control file; ``stop`` ends the run."""
+    path = (TIMELINE.config or {}).get("knee", {}).get("control_path")
+    seen = None
+    while not TIMELINE.finished and path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            text = None
+        if text and text != seen:
+            seen = text
+            TIMELINE.control = json.loads(text)
+            if TIMELINE.control.get("stop"):
+                _end_run(environment)
+                return
+        gevent.sleep(CONTROL_POLL_S)
 
 
 def _start_timeline(environment: Any) -> None:
     if TIMELINE.started:
         return
     TIMELINE.started = True
-    TIMELINE.cpu_since_mark()
-    gevent.spawn(_run_timeline, environment)
+    TIMELINE.cpu.since("step")
+    TIMELINE.cpu.since("tick")
+    gevent.spawn(_run_ticks, environment)
+    if TIMELINE.knee:
+        if not isinstance(environment.runner, WorkerRunner):
+            gevent.spawn(_watch_control, environment)
+    else:
+        gevent.spawn(_run_timeline, environment)
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
@@ -244,12 +260,17 @@ def _on_init(environment: Any, **_kw: Any) -> None:
         gevent.spawn(_exit_when_orphaned, int(TIMELINE_CONFIG["parent_pid"]))
     if isinstance(runner, MasterRunner):
         runner.register_message("irkit_step", _on_worker_step)
+        runner.register_message("irkit_tick", _on_worker_tick)
     elif isinstance(runner, WorkerRunner):
         runner.register_message("irkit_start", lambda msg, **kw: _on_start_message(environment, msg))
 
 
 def _on_worker_step(msg: Any, **_kw: Any) -> None:
     TIMELINE.received.setdefault(int(msg.data["step"]), []).append(msg.data)
+
+
+def _on_worker_tick(msg: Any, **_kw: Any) -> None:
+    TIMELINE.received_ticks.setdefault(int(msg.data["tick"]), []).append(msg.data)
 
 
 def _on_start_message(environment: Any, msg: Any) -> None:
@@ -284,10 +305,11 @@ def _on_request(response_time: float, exception: Any, context: dict[str, Any] | 
                                exception is not None, now, response)
 
 
-
-
 class TrafficShape(LoadTestShape):
-    """IR's PHASES/STAIRS (or the open-loop generators) over time; the arithmetic is shapes.tick()."""
+    """IR's PHASES/STAIRS (or the open-loop generators) over time; the arithmetic is shapes.tick().
+
+    In a knee search it holds the users of the parent's control file until it says stop.
+    """
 
     def tick(self) -> tuple[int, float] | None:
         config = TIMELINE.config
@@ -295,6 +317,9 @@ class TrafficShape(LoadTestShape):
             return None
         if TIMELINE.t0 is None:
             TIMELINE.t0 = time.time()
+        if TIMELINE.knee:
+            users = int(TIMELINE.control.get("users") or config["knee"].get("users") or 1)
+            return users, max(shapes.SPAWN_AT_ONCE_PER_S, float(users))
         elapsed = time.time() - TIMELINE.t0
         last_end = TIMELINE.windows[-1].end_s if TIMELINE.windows else 0.0
         if elapsed > last_end + END_GRACE_S:

@@ -19,8 +19,9 @@ A STAIRS step is one result step. A PHASES phase is cut into windows of ``window
 ``DEFAULT_WINDOW_S``, or the whole phase when it is shorter) so its curve has points; a window's
 ``users`` is the target at its last instant (the most users it had).
 
-A job with neither phases nor stairs (a Default job) runs :data:`DEFAULT_STAIRS` locally
-(:func:`job_traffic`). :func:`timeline` gives the corner points a preview draws: a phase is the ramp
+A job with neither phases, stairs nor open loop (a Default job) runs no fixed traffic locally: the
+load engine searches the knee (irkit.load.knee_search), so :func:`job_traffic` is None for it.
+:func:`timeline` gives the corner points a preview draws: a phase is the ramp
 ``initial + spawn_rate * s / 60`` (:func:`phase_ramp`) and :func:`users_at` is that ramp's floor.
 
 Everything that needs users over time, durations or steps calls this module: the Locust shape, the
@@ -44,8 +45,9 @@ TRAFFIC_PHASES = "PHASES"
 TRAFFIC_STAIRS = "STAIRS"
 TRAFFIC_OPEN_LOOP = "OPEN_LOOP"
 
-# The traffic of a Default job (no phases/stairs in the spec) on the local backend: 4 stairs of
-# 15 s, +1 user each. SageMaker picks its own for a Default job.
+# Fixed stairs for a caller that wants a Default job's traffic drawn as a pattern anyway: 4 stairs
+# of 15 s, +1 user each (the local backend ran these before it searched the knee; SageMaker picks
+# its own traffic for a Default job).
 DEFAULT_STAIRS = {"duration_in_seconds": 15, "number_of_steps": 4, "users_per_step": 1}
 
 
@@ -110,14 +112,15 @@ def _phases(traffic: Any) -> Sequence[Any]:
 
 
 def default_traffic() -> TrafficPattern:
-    """The traffic a Default job runs locally: :data:`DEFAULT_STAIRS`."""
+    """:data:`DEFAULT_STAIRS` as a pattern."""
     return TrafficPattern(TRAFFIC_STAIRS, (), Stairs(**DEFAULT_STAIRS))
 
 
-def job_traffic(spec: Any) -> TrafficPattern:
-    """The traffic a job runs: ``spec.traffic()``, or :func:`default_traffic` for a Default job."""
-    traffic = spec.traffic()
-    return default_traffic() if traffic is None else traffic
+def job_traffic(spec: Any) -> TrafficPattern | None:
+    """The fixed traffic a job runs: ``spec.traffic()``; None for a Default job, which runs the knee
+    search on the local backend (its users are chosen while it runs)."""
+    traffic: TrafficPattern | None = spec.traffic()
+    return traffic
 
 
 def total_seconds(traffic: Any) -> float:

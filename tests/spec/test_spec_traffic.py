@@ -113,12 +113,12 @@ def test_stairs_timeline_is_flat_per_step_and_matches_the_windows():
     assert points[-1].seconds == shapes.total_seconds(traffic)
 
 
-def test_default_traffic_is_the_default_stairs_and_a_default_job_runs_it():
+def test_default_traffic_is_the_default_stairs_and_a_default_job_runs_no_fixed_traffic():
     from irkit.spec import JobSpec
 
     default = shapes.default_traffic()
     assert default.traffic_type == "STAIRS" and default.stairs.to_dict() == shapes.DEFAULT_STAIRS
-    assert shapes.job_traffic(JobSpec.from_dict({"supported_instance_types": ["local.cpu1"]})) == default
+    assert shapes.job_traffic(JobSpec.from_dict({"supported_instance_types": ["local.cpu1"]})) is None
     spec = JobSpec.from_dict({"phases": [{"duration_in_seconds": 30, "initial_number_of_users": 1, "spawn_rate": 2}]})
     assert shapes.job_traffic(spec) == spec.traffic()
 

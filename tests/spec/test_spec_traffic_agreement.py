@@ -1,9 +1,9 @@
 """The chart preview, the traffic panel and the local runner all read IR's traffic off irkit.spec.traffic.
 
-For a PHASES spec, a STAIRS spec and a Default spec (no traffic: the default stairs), each consumer
-gives what spec/traffic gives: the preview draws ``timeline``, the runner runs ``job_traffic`` for
+For a PHASES spec and a STAIRS spec, each consumer gives what spec/traffic gives: the preview draws ``timeline``, the runner runs ``job_traffic`` for
 ``total_seconds`` (+ its margin) in ``step_windows``, and the local job writes IR's TrafficPattern
-casing from the same request table as ``to_request``. No server or Locust runs here.
+casing from the same request table as ``to_request``. A Default spec (no traffic) has no fixed
+shape: the runner searches the knee, and the preview says so. No server or Locust runs here.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ STAIRS_SPEC = {
     "stairs": {"duration_in_seconds": 20, "number_of_steps": 3, "users_per_step": 2},
 }
 DEFAULT_SPEC = {"supported_instance_types": ["local.cpu1"]}
-SPECS = pytest.mark.parametrize("spec_dict", [PHASES_SPEC, STAIRS_SPEC, DEFAULT_SPEC],
-                                ids=["phases", "stairs", "default"])
+SPECS = pytest.mark.parametrize("spec_dict", [PHASES_SPEC, STAIRS_SPEC], ids=["phases", "stairs"])
 
 
 @SPECS
@@ -117,3 +116,22 @@ def test_default_job_writes_no_traffic_pattern():
     spec = JobSpec.from_dict(DEFAULT_SPEC)
     assert traffic_request(spec) is None
     assert "TrafficPattern" not in input_config(spec, {"model_path": "m", "payload_path": "p"})
+
+
+def test_a_default_job_searches_the_knee_and_has_no_preview(tmp_path):
+    from irkit.backends.lifecycle import load_settings
+    from irkit.errors import SpecError
+
+    spec = JobSpec.from_dict(DEFAULT_SPEC)
+    assert shapes.job_traffic(spec) is None
+    payload = tmp_path / "sample.json"
+    payload.write_text("[[0.5]]")
+    settings = load_settings(spec, {"payload_path": str(payload)}, tmp_path)
+    assert settings.traffic is None and settings.searches_knee
+    pytest.importorskip("altair")
+    pytest.importorskip("pandas")
+    from irkit.results import charts
+
+    with pytest.raises(SpecError, match="knee search") as err:
+        charts.traffic_preview(spec)
+    assert err.value.field == "traffic"

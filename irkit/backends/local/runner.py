@@ -141,6 +141,7 @@ def run_config(
     from irkit.instances import local_profile
 
     profile = local_profile(config.instance_type, prices)
+    settings = generator_placement(settings, profile.cpus)
     outcome = ConfigOutcome(config.config_id, config.instance_type, dict(config.environment),
                             price_per_hour=profile.price_per_hour, price_is_estimate=profile.price_is_estimate)
     stop_event = stop_event or threading.Event()
@@ -171,6 +172,16 @@ def run_config(
     finally:
         server.stop()
     return outcome
+
+
+def generator_placement(settings: LoadSettings, server_cpus: Any) -> LoadSettings:
+    """The load generator goes on the cores the server does not use; when there are none it shares
+    them, and the result says so (``irkit.configs[i].generator``)."""
+    import dataclasses
+
+    everything = tuple(sorted(os.sched_getaffinity(0)))
+    free = tuple(c for c in everything if c not in set(server_cpus or ()))
+    return dataclasses.replace(settings, generator_cores=free or everything, shares_server_cores=not free)
 
 
 def run_endpoint(

@@ -1,8 +1,9 @@
 """Users over time of a traffic pattern, as points for ``charts.traffic_preview``.
 
 The arithmetic is ``irkit.spec.traffic.timeline``: the same the local backend's load shape runs
-(PHASES add ``spawn_rate`` users per minute, STAIRS ``users_per_step`` per step, a Default job runs
-``DEFAULT_STAIRS``). This module only reads the chart's input into a TrafficPattern.
+(PHASES add ``spawn_rate`` users per minute, STAIRS ``users_per_step`` per step). A Default job
+runs a knee search, whose users are chosen while it runs: it has no fixed shape to preview. This
+module only reads the chart's input into a TrafficPattern.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ def _traffic(spec: Any) -> Any:
     if isinstance(spec, Mapping):
         spec = JobSpec.from_dict(dict(spec))
     if isinstance(spec, JobSpec):
-        return shapes.job_traffic(spec)  # a Default job: the backend's default stairs
+        traffic = shapes.job_traffic(spec)
+        if traffic is None:
+            raise SpecError("traffic", "this job gives no phases or stairs: it runs a knee search (concurrency "
+                                       "1, 2, 4, ... chosen while it runs), which has no fixed shape to preview")
+        return traffic
     raise SpecError("traffic", f"expected a JobSpec, TrafficPattern or spec dict, got {type(spec).__name__}")
 
 

@@ -64,24 +64,31 @@ def capacity_load(capacity_rps=50.0, rps_per_user=20.0, base_ms=20.0, step_s=0.0
     def run_load(url, payload_path, content_type, traffic, *, latency_threshold_ms=None, percentile="P95",
                  open_loop=None, workers=1, on_step=None, stop_event=None, max_seconds=None, **kw):
         calls.append({"url": url, "payload_path": payload_path, "content_type": content_type, "traffic": traffic,
-                      "workers": workers, "max_seconds": max_seconds})
-        stairs = traffic.stairs
+                      "workers": workers, "max_seconds": max_seconds, "knee": kw.get("knee"), "cpus": kw.get("cpus")})
+        knee = kw.get("knee")
         steps = []
-        for k in range(1, stairs.number_of_steps + 1):
+        users = 1 if knee is not None else traffic.stairs.users_per_step
+        duration = 2.0 if knee is not None else traffic.stairs.duration_in_seconds
+        while users is not None:
             if stop_event is not None and stop_event.is_set():
                 break
-            users = k * stairs.users_per_step
             rps = min(users * rps_per_user, capacity_rps)
             latency = base_ms * max(1.0, users * rps_per_user / capacity_rps)
-            step = {"step": k - 1, "users": users, "start_s": (k - 1) * stairs.duration_in_seconds,
-                    "duration_s": stairs.duration_in_seconds, "requests": int(rps * 10), "errors": 0,
+            step = {"step": len(steps), "users": users, "start_s": len(steps) * duration,
+                    "duration_s": duration, "requests": int(rps * 10), "errors": 0,
                     "rps": rps, "p50_ms": latency * 0.8, "p90_ms": latency * 0.95, "p95_ms": latency,
-                    "p99_ms": latency * 1.1, "max_ms": latency * 1.3, "goodput_rps": rps}
+                    "p99_ms": latency * 1.1, "max_ms": latency * 1.3, "goodput_rps": rps, "generator_cpu": 5.0,
+                    "windows": [{"rps": rps * f, "p50_ms": latency * 0.8} for f in (0.99, 1.0, 1.01)], "stable": True}
             steps.append(step)
             if on_step is not None:
                 on_step(step)
             if step_s:
                 time.sleep(step_s)
+            if knee is not None:
+                users = knee.next_users(steps)
+            else:
+                k = len(steps) + 1
+                users = k * traffic.stairs.users_per_step if k <= traffic.stairs.number_of_steps else None
         return SimpleNamespace(steps=steps, warnings=[], mode="closed")
 
     run_load.calls = calls

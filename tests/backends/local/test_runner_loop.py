@@ -182,3 +182,60 @@ def test_a_trace_replay_plays_to_the_end_past_slo_breaks():
         drive_load("http://x", outcome, settings, threading.Event(), None, load, None)
         assert len(outcome.steps) == steps
         assert load.extra == {"arrivals": "even"}
+
+
+def no_traffic_spec(instance_type="local.cpu1", **extra):
+    base = {"job_name": "knee-test", "supported_instance_types": [instance_type],
+            "supported_content_types": ["application/json"]}
+    base.update(extra)
+    return JobSpec.from_dict(base)
+
+
+def test_a_spec_without_traffic_runs_the_knee_search(payload_tarball):
+    spec = no_traffic_spec()
+    settings = settings_for(spec, payload_tarball)
+    assert settings.traffic is None and settings.searches_knee
+    load = capacity_load(capacity_rps=50.0, rps_per_user=20.0)
+    outcome = runner.run_config(spec.configurations()[0], "m", settings, server_factory=FakeServer, load_fn=load)
+    assert load.calls[0]["knee"] is not None and load.calls[0]["traffic"] is None
+    assert [s["users"] for s in outcome.steps] == [1, 2, 4, 8, 3]  # doubling until flat, then one bisection
+    assert outcome.knee_users == 3 and outcome.max_invocations == 50 * 60
+    lo, hi = outcome.max_invocations_ci
+    assert lo < 3000 < hi and outcome.stable is True
+    assert outcome.plateau_reason == "levelled"
+    assert outcome.steps[outcome.plateau_step]["users"] == 3
+    assert outcome.generator["cpu_percent"] == 5.0
+
+
+def test_the_generator_avoids_the_servers_cores_or_says_it_shares_them(payload_tarball):
+    import os
+
+    cores = sorted(os.sched_getaffinity(0))
+    spec = no_traffic_spec()
+    load = capacity_load()
+    outcome = runner.run_config(spec.configurations()[0], "m", settings_for(spec, payload_tarball),
+                                server_factory=FakeServer, load_fn=load)
+    server_cpus = set(FakeServer.instances[-1].cpus)
+    if len(cores) > 1:
+        assert set(load.calls[0]["cpus"]) == set(cores) - server_cpus
+        assert outcome.generator["shares_server_cores"] is False
+        assert not any("shared the server's cores" in w for w in outcome.warnings)
+    everything = no_traffic_spec(f"local.cpu{len(cores)}")
+    outcome = runner.run_config(everything.configurations()[0], "m", settings_for(everything, payload_tarball),
+                                server_factory=FakeServer, load_fn=capacity_load())
+    assert outcome.generator["shares_server_cores"] is True and outcome.generator["cores"] == cores
+    assert any("shared the server's cores" in w and "5% of one core" in w for w in outcome.warnings)
+
+
+def test_the_result_carries_the_interval_stability_knee_and_generator(payload_tarball):
+    store = Store()
+    spec = no_traffic_spec()
+    job_id = store.create_job(spec.job_name, "local", spec.to_dict(),
+                              meta={"model_path": "m", "payload_path": str(payload_tarball)})
+    result = job_run.JobRun(store, job_id, server_factory=FakeServer, load_fn=capacity_load()).run()
+    config = result["irkit"]["configs"][0]
+    assert config["knee"] == {"users": 3, "reason": "levelled"}
+    assert config["max_invocations_ci"][0] < result["InferenceRecommendations"][0]["Metrics"]["MaxInvocations"]
+    assert config["stable"] is True
+    assert set(config["generator"]) == {"cpu_percent", "shares_server_cores", "cores"}
+    assert all("windows" in s and "stable" in s for s in result["irkit"]["steps"])
