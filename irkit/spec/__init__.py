@@ -17,6 +17,7 @@ from irkit.spec.jobspec import (  # noqa: F401
 from irkit.spec.parts import (  # noqa: F401
     Configuration,
     HyperparameterRange,
+    KneeSearch,
     LatencyThreshold,
     OpenLoop,
     Phase,

@@ -27,6 +27,7 @@ from irkit.spec.fields import (
 )
 from irkit.spec.parts import (
     HyperparameterRange,
+    KneeSearch,
     LatencyThreshold,
     OpenLoop,
     Phase,
@@ -117,6 +118,7 @@ def coerce_fields(spec: JobSpec) -> dict[str, Any]:
             for i, v in enumerate(as_list("endpoints", s.endpoints, 0, 1))
         ),
         "open_loop": _opt(s.open_loop, lambda v: OpenLoop.from_value("open_loop", v)),
+        "knee_search": _opt(s.knee_search, lambda v: KneeSearch.from_value("knee_search", v)),
         "instance_prices": MappingProxyType(_check_prices(s.instance_prices)),
         "target_models": coerce_target_models(s.target_models),
         "trace": _opt(s.trace, lambda v: TraceSettings.from_value("trace", v)),

@@ -29,6 +29,7 @@ from irkit.spec.fields import (
 from irkit.spec.parts import (
     Configuration,
     HyperparameterRange,
+    KneeSearch,
     LatencyThreshold,
     OpenLoop,
     Phase,
@@ -56,6 +57,7 @@ __all__ = [
     "Configuration",
     "HyperparameterRange",
     "JobSpec",
+    "KneeSearch",
     "LatencyThreshold",
     "OpenLoop",
     "Phase",
@@ -100,6 +102,7 @@ class JobSpec:
     instance_prices: Mapping[str, float] = field(default_factory=dict)
     target_models: TargetModels | None = None  # multi-model / multi-container load (spec_targets.py)
     trace: TraceSettings | None = None  # traffic_type TRACE: replay a recorded rate (spec/trace.py)
+    knee_search: KneeSearch | None = None  # search the knee instead of fixed traffic (the local default)
 
     def __post_init__(self) -> None:
         for name, value in coerce_fields(self).items():

@@ -13,6 +13,7 @@ from irkit.spec.fields import (
     FRAMEWORKS,  # noqa: F401 - re-exported for callers building menus
     MAX_ENV_RANGES,
     MAX_ENV_VALUES,
+    MAX_KNEE_USERS,
     MAX_USERS_PER_STEP,
     PERCENTILES,
     SERVERLESS_MEMORY_MB,
@@ -197,6 +198,52 @@ class OpenLoop:
             "rates_per_second": list(self.rates_per_second),
             "duration_in_seconds": self.duration_in_seconds,
         }
+
+
+@dataclass(frozen=True)
+class KneeSearch:
+    """Local-only: search the concurrency where throughput levels off instead of running fixed traffic.
+
+    Every key is optional; an unset one takes the load engine's default (irkit.load.knee_search):
+    ``max_users`` 64, ``window_seconds`` 2, ``stability`` 0.10, ``min_requests`` 10,
+    ``max_level_seconds`` 20.
+    """
+
+    max_users: int | None = None
+    window_seconds: float | None = None
+    stability: float | None = None
+    min_requests: int | None = None
+    max_level_seconds: float | None = None
+
+    @classmethod
+    def from_value(cls, path: str, value: Any) -> KneeSearch:
+        if isinstance(value, cls):
+            return value
+        data = as_mapping(path, {} if value is True else value)
+        check_keys(path, data, _keys(cls), ())
+        checked: dict[str, Any] = {}
+        if data.get("max_users") is not None:
+            checked["max_users"] = as_int(f"{path}.max_users", data["max_users"], 1, MAX_KNEE_USERS)
+        if data.get("min_requests") is not None:
+            checked["min_requests"] = as_int(f"{path}.min_requests", data["min_requests"], 1)
+        if data.get("window_seconds") is not None:
+            checked["window_seconds"] = as_number(f"{path}.window_seconds", data["window_seconds"], minimum=0.5)
+        if data.get("stability") is not None:
+            stability = as_number(f"{path}.stability", data["stability"], minimum=0.001)
+            if stability >= 1:
+                raise SpecError(f"{path}.stability", f"is a fraction (0.10 = 10%), got {stability}")
+            checked["stability"] = stability
+        if data.get("max_level_seconds") is not None:
+            cap = as_number(f"{path}.max_level_seconds", data["max_level_seconds"], minimum=1.0)
+            window = checked.get("window_seconds", 2.0)
+            if cap < 3 * window:
+                raise SpecError(f"{path}.max_level_seconds", f"{cap:g} s leaves no room for the 3 windows "
+                                                             f"of {window:g} s a level needs to settle")
+            checked["max_level_seconds"] = cap
+        return cls(**checked)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
 @dataclass(frozen=True)

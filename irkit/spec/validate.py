@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Keys that only the local backend understands; rendering them for SageMaker is an error.
 # (target_models is valid for SageMaker endpoint benchmarks; JobSpec.to_request refuses it itself.)
-LOCAL_ONLY_KEYS = ("open_loop", "instance_prices", "trace")
+LOCAL_ONLY_KEYS = ("open_loop", "instance_prices", "trace", "knee_search")
 
 
 def check_cross_fields(s: JobSpec) -> None:
@@ -39,6 +39,11 @@ def check_cross_fields(s: JobSpec) -> None:
     if s.traffic_type == "PHASES" and not s.phases:
         raise SpecError("phases", "traffic_type PHASES needs at least one phase")
     _check_trace_fields(s)
+    if s.knee_search is not None:
+        for key in ("phases", "stairs", "open_loop", "trace"):
+            if getattr(s, key):
+                raise SpecError("knee_search", f"searches the load itself; give either knee_search or {key}, "
+                                               "not both")
     if (
         s.max_tests is not None
         and s.max_parallel_tests is not None
