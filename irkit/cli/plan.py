@@ -119,13 +119,21 @@ def run(args: argparse.Namespace) -> int:
 
         path = write_report(result, args.report, plan=answer, validation=validation)
         print(f"report: {path}", file=sys.stderr)
+    from irkit.load.replay import job_replays
+
+    replays = job_replays(result, answer.slo.percentile)  # a traffic_type: TRACE job's own replays
     if args.json:
         out = answer.to_dict()
         if validation is not None:
             out["validation"] = validation.to_dict()
+        if replays:
+            out["job_replays"] = {config: {"held": r.held, "violated_minutes": r.violated_minutes,
+                                           "slo_ms": r.slo_ms, "totals": r.totals} for config, r in replays.items()}
         print(json.dumps(out, indent=2))
     else:
         print(format_answer(answer))
+        for config, replay in replays.items():
+            print(f"the job replayed a trace on {config}:\n{replay.text()}")
         if validation is not None:
             print(validation.text())
     held = validation is None or validation.held

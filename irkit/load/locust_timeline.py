@@ -120,6 +120,7 @@ def _step_record(window: shapes.StepWindow, tally: StepTally, models: StepModels
         step["sent"] = tally.sent
         if TIMELINE.config.get("time_scale"):  # trace replay: where the window starts in the trace
             step["trace_s"] = round(window.start_s * float(TIMELINE.config["time_scale"]), 3)
+            step["threshold_ms"] = TIMELINE.threshold_ms  # what goodput_rps counted against
     if models is not None and models.targets:
         step["per_model"] = models.entries()
     step["windows"], step["stable"] = TIMELINE.step_windows(window)

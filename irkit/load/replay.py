@@ -155,6 +155,23 @@ def summarize_replay(steps: Sequence[Mapping[str, Any]], *, slo_ms: float | None
     return ReplayReport(slo_ms, str(percentile).upper(), windows, rows, totals, out_notes)
 
 
+def job_replays(result: Mapping[str, Any], percentile: str = "P95") -> dict[str, ReplayReport]:
+    """The trace replay of each config of a ``traffic_type: TRACE`` job, from its STEPs (pure).
+
+    The SLO is the one the steps were counted against (their ``threshold_ms``); configs whose
+    steps carry no ``trace_s`` (PHASES, STAIRS) are left out.
+    """
+    by_config: dict[str, list[Mapping[str, Any]]] = {}
+    for step in (result.get("irkit") or {}).get("steps") or []:
+        if step.get("trace_s") is not None:
+            by_config.setdefault(str(step.get("config_id")), []).append(step)
+    out = {}
+    for config, steps in by_config.items():
+        threshold = next((s.get("threshold_ms") for s in steps if s.get("threshold_ms")), None)
+        out[config] = summarize_replay(steps, slo_ms=threshold, percentile=percentile)
+    return out
+
+
 def replay_trace(url: str, payload_path: str | os.PathLike[str], content_type: str, plan: Any, *,
                  slo_ms: float | None, percentile: str = "P95", workers: int = 0,
                  headers: Mapping[str, str] | None = None, log_path: str | os.PathLike[str] | None = None,

@@ -148,7 +148,7 @@ def render_html(
     one the section says how to get it); ``validation``: its trace replay (``validate_plan``).
     """
     from irkit.results.report_fleet import CHART_TITLES as FLEET_TITLES
-    from irkit.results.report_fleet import fleet_section
+    from irkit.results.report_fleet import fleet_section, job_replay_section
 
     report = report or build_report(result_or_job, store=store, **rank_args)
     vlc = optional_import("vl_convert")
@@ -174,9 +174,11 @@ def render_html(
             failed, {"config_id": "configuration", "status": "status", "failure_reason": "reason"}))
     specs = []
     fleet_html, fleet_charts = fleet_section(plan, validation)
-    sections.append(fleet_html)
+    replay_html, replay_charts = job_replay_section(result)
+    fleet_charts = {**fleet_charts, **replay_charts}
+    sections.append(fleet_html + replay_html)
     for name, chart in fleet_charts.items():
-        sections.append(f"<h3>{html.escape(FLEET_TITLES.get(name, name))}</h3>"
+        sections.append(f"<h3>{html.escape(FLEET_TITLES.get(name, 'Trace replay of the job'))}</h3>"
                         f"<div class='chart' id='chart-{name}'></div>"
                         f"<noscript><img src='{name}.png' alt='{name}'></noscript>")
         specs.append((f"chart-{name}", chart.to_dict()))
@@ -254,14 +256,14 @@ def write_report(
     ``latency_ms``, ``min_rpm``, and the fidelity floors ``min_top1_agreement``, ``min_top5_agreement``,
     ``min_cosine`` (0-1). ``plan`` / ``validation``: the "Plan your fleet" section (``render_html``).
     """
-    from irkit.results.report_fleet import fleet_section
+    from irkit.results.report_fleet import fleet_section, job_replay_section
 
     report = build_report(result_or_job, store=store, **rank_args)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if png:
         vlc = optional_import("vl_convert")
-        charts = {**report.charts, **fleet_section(plan, validation)[1]}
+        charts = {**report.charts, **fleet_section(plan, validation)[1], **job_replay_section(report.result)[1]}
         for name, chart in charts.items():
             (out / f"{name}.png").write_bytes(vlc.vegalite_to_png(chart.to_dict(), scale=PNG_SCALE))
     path = out / REPORT_NAME

@@ -60,6 +60,21 @@ def _policy_lines(plan: Any) -> list[str]:
     return lines
 
 
+def job_replay_section(result: Any) -> tuple[str, dict[str, Any]]:
+    """A ``traffic_type: TRACE`` job's own replays: one paragraph and one timeline chart per config."""
+    from irkit.load.replay import job_replays
+    from irkit.results.charts.fleet import replay_timeline
+
+    replays = job_replays(result or {})
+    if not replays:
+        return "", {}
+    parts, charts = ["<h2>Trace replay</h2>"], {}
+    for i, (config, replay) in enumerate(replays.items()):
+        parts.append(f"<h3>{html.escape(config)}</h3><pre>{html.escape(replay.text())}</pre>")
+        charts[f"job_replay_{i}"] = replay_timeline(replay, title=f"Trace replay on {config}")
+    return "\n".join(parts), charts
+
+
 def fleet_section(answer: Any = None, validation: Any = None, *, heading: bool = True) -> tuple[str, dict[str, Any]]:
     """The section's HTML (with its ``<h2>`` unless ``heading=False``) and its charts (none without an answer)."""
     title = "<h2>Plan your fleet</h2>" if heading else ""

@@ -77,3 +77,20 @@ def test_report_without_a_plan_says_how_to_get_one(local_result):
     page = render_html(local_result)
     assert "<h2>Plan your fleet</h2>" in page and "irkit plan JOB --peak-rps R" in page
     assert "chart-plan_costs" not in page
+
+
+def test_a_trace_jobs_own_replay_is_shown(local_result, capsys, tmp_path):
+    """A traffic_type: TRACE job's steps carry trace_s and threshold_ms: the report and irkit plan show the replay."""
+    from irkit.cli import main
+    from irkit.load.replay import job_replays
+
+    steps = [{**s, "config_id": "local.cpu1", "threshold_ms": 200} for s in _steps()]
+    result = {**local_result, "irkit": {**local_result["irkit"], "steps": steps}}
+    replays = job_replays(result)
+    assert list(replays) == ["local.cpu1"] and replays["local.cpu1"].violated_minutes == [2]
+    page = render_html(result)
+    assert "<h2>Trace replay</h2>" in page and "id='chart-job_replay_0'" in page
+    path = tmp_path / "trace-job.json"
+    path.write_text(json.dumps(result))
+    main(["plan", str(path), "--peak-rps", "10", "--slo", "P95:200"])
+    assert "the job replayed a trace on local.cpu1" in capsys.readouterr().out

@@ -140,6 +140,11 @@ def test_a_local_job_with_traffic_type_trace_replays_it_to_the_end(tmp_path, pay
     assert [s["sent"] for s in steps] == [5, 15, 2, 10]  # half a second of each trace second (rate kept)
     report = summarize_replay(steps, slo_ms=1000)
     assert report.totals["sent"] == 32 and report.held
+    from irkit.load.replay import job_replays
+
+    assert all(s["threshold_ms"] == 1000 for s in steps)
+    (replay,) = job_replays(result).values()  # what irkit plan and the report show for a TRACE job
+    assert replay.slo_ms == 1000 and replay.totals["sent"] == 32
 
 
 @pytest.mark.slow
