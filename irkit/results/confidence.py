@@ -205,14 +205,19 @@ def has_flags(data: pd.DataFrame) -> bool:
 
 
 def notes(result: Mapping[str, Any]) -> list[str]:
-    """One sentence per configuration measured unstably or with the generator on the server's cores."""
+    """One sentence per configuration measured unstably or with the generator on the server's cores.
+
+    A configuration whose own ``warnings`` already say it (the local engine writes them) gets no
+    second sentence, so a report or summary that prints both says each thing once.
+    """
     out = []
     for config in (result.get("irkit") or {}).get("configs") or []:
         quality = config_quality(config)
         name = config.get("config_id")
-        if quality[STABLE] is False:
+        said = " ".join(str(w) for w in config.get("warnings") or []).lower()
+        if quality[STABLE] is False and not any(k in said for k in ("settle", "unstable")):
             out.append(f"{name}: {UNSTABLE_NOTE}; its interval is wide and its figures may move between runs.")
-        if quality[SHARES_SERVER_CORES]:
+        if quality[SHARES_SERVER_CORES] and "server's cores" not in said:
             cpu = quality[GENERATOR_CPU]
             cores = (config.get("generator") or {}).get("cores")
             where = f" (cores {', '.join(map(str, cores))})" if cores else ""
