@@ -118,8 +118,9 @@ def _step_record(window: shapes.StepWindow, tally: StepTally, models: StepModels
         step["achieved_rps"] = round(tally.sent / max(window.duration_s, 1e-9), 3)
         step["late"], step["dropped"] = tally.late, tally.dropped
         step["sent"] = tally.sent
-        if TIMELINE.config.get("time_scale"):  # trace replay: where the window starts in the trace
-            step["trace_s"] = round(window.start_s * float(TIMELINE.config["time_scale"]), 3)
+        time_scale = (TIMELINE.config or {}).get("time_scale")
+        if time_scale:  # trace replay: where the window starts in the trace
+            step["trace_s"] = round(window.start_s * float(time_scale), 3)
             step["threshold_ms"] = TIMELINE.threshold_ms  # what goodput_rps counted against
     if models is not None and models.targets:
         step["per_model"] = models.entries()

@@ -182,7 +182,9 @@ def replay_trace(url: str, payload_path: str | os.PathLike[str], content_type: s
     The whole trace is always played (no early stop on SLO breaks): the point is to see where it breaks.
     """
     if load_fn is None:
-        from irkit.load.generator import run_load as load_fn
+        from irkit.load.generator import run_load
+
+        load_fn = run_load
     result = load_fn(url, payload_path, content_type, None, open_loop=plan.open_loop(),
                      latency_threshold_ms=slo_ms, percentile=percentile, workers=workers, on_step=on_step,
                      stop_event=stop_event, headers=headers, log_path=log_path,

@@ -206,7 +206,9 @@ def _replay_local(plan: FleetPlan, model: Any, schedule: Any, replicas: int, pay
     else:
         cpus = list(profile.cpus)
     if server_factory is None:
-        from irkit.serve.process import ServerProcess as server_factory
+        from irkit.serve.process import ServerProcess
+
+        server_factory = ServerProcess
     kwargs: dict[str, Any] = {"replicas": replicas} if replicas > 1 else {}
     server = server_factory(model, port=0, env=dict(plan.environment), cpus=cpus,
                             log_path=(logs / "server-validate.log") if logs else None, **kwargs)
