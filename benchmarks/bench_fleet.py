@@ -43,7 +43,8 @@ def _bench_peer() -> Any:
     return bench_peer
 
 
-def spec_for(name: str, payload: Path, content_type: str, step_s: float, max_users: int) -> dict[str, Any]:
+def spec_for(name: str, payload: Path, content_type: str, step_s: float, max_users: int,
+             quick: bool = False) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "job_name": name, "framework": "TENSORFLOW", "sample_payload_url": str(payload),
         "supported_content_types": [content_type], "supported_instance_types": ["local.cpu1"],
@@ -51,6 +52,8 @@ def spec_for(name: str, payload: Path, content_type: str, step_s: float, max_use
     }
     if _bench_peer().knee_search_supported():
         spec["knee_search"] = {"max_users": max_users, "window_seconds": max(1, int(step_s // 3))}
+        if quick:
+            spec["knee_search"].update(min_requests=2, max_level_seconds=4)
     else:
         spec.update(traffic_type="STAIRS", stairs={"duration_in_seconds": int(step_s), "number_of_steps": max_users,
                                                    "users_per_step": 1})
@@ -96,13 +99,14 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     model, payloads, body, content_type = peer.build(workdir, args.payload)
     home = workdir / "home"
     spare = [c for c in cores if c != cores[0]] or None
-    single_spec = spec_for("fleet-one", payloads, content_type, args.step_s, max(2, args.max_users // args.replicas))
+    single_spec = spec_for("fleet-one", payloads, content_type, args.step_s, max(2, args.max_users // args.replicas),
+                           args.quick)
     with ServerProcess(model, cpus=[cores[0]], log_path=workdir / "one.log") as server:
         peer.warm_up(server.url, body, content_type)
         one = measure(server.url, single_spec, payloads, spare, workdir, home)
     print(f"one replica: {one['max_invocations']} req/min, {PERCENTILE} {one['model_latency_ms']} ms", flush=True)
     fleet_cores = cores[: args.replicas]
-    fleet_spec = spec_for("fleet-n", payloads, content_type, args.step_s, args.max_users)
+    fleet_spec = spec_for("fleet-n", payloads, content_type, args.step_s, args.max_users, args.quick)
     with ServerProcess(model, cpus=fleet_cores, replicas=args.replicas, log_path=workdir / "fleet.log") as server:
         for _ in range(args.replicas):
             peer.warm_up(server.url, body, content_type)
