@@ -222,7 +222,7 @@ def read_knee(outcome: ConfigOutcome, settings: LoadSettings, search: Any = None
     outcome.plateau_reason = found.reason
     outcome.max_invocations_ci = found.ci_per_min
     outcome.knee_users = found.users
-    outcome.stable = _stable(outcome.steps, settings, search is not None)
+    outcome.stable = _stable(outcome.steps, found.step_index, settings, search is not None)
     outcome.generator = generator_record(outcome.steps, settings)
     if found.found:
         plateau_step = outcome.steps[found.step_index]
@@ -236,34 +236,23 @@ def read_knee(outcome: ConfigOutcome, settings: LoadSettings, search: Any = None
         else:
             outcome.warnings.append("throughput was still growing at the last step: MaxInvocations is a lower "
                                     "bound; add steps or users")
-    if outcome.stable is False:
-        outcome.warnings.append("a load level did not settle (its last windows disagreed by more than "
-                                f"{_tolerance(settings):.0%}): MaxInvocations' interval is wide or the machine "
-                                "is busy; rerun on a quieter machine or raise knee_search.max_level_seconds")
-    shared = outcome.generator or {}
-    if shared.get("shares_server_cores"):
-        cpu = shared.get("cpu_percent")
-        took = f", taking up to {cpu:.0f}% of one core" if cpu is not None else ""
-        outcome.warnings.append(f"the load generator shared the server's cores {list(shared.get('cores') or [])}"
-                                f"{took}: the server had that much less CPU")
 
 
-def _tolerance(settings: LoadSettings) -> float:
-    from irkit.load.knee_search import KneeSettings
-
-    return float(KneeSettings.from_value(settings.knee_search).stability)
-
-
-def _stable(steps: list[dict[str, Any]], settings: LoadSettings, by_users: bool) -> bool | None:
-    """Every level inside the SLO settled (levels past it never decide the knee); None without windows."""
+def _stable(steps: list[dict[str, Any]], knee_index: int, settings: LoadSettings, by_users: bool) -> bool | None:
+    """The steps MaxInvocations rests on settled: the knee and the best step inside the SLO it was
+    compared with (a noisy level past the knee decides nothing). None when they have no windows."""
+    if knee_index < 0:
+        return None
     order = sorted(steps, key=lambda s: s.get("users") or 0) if by_users else list(steps)
-    flags = []
+    inside = []
     for step in order:
         if plateau_finder.breaks_slo(step, settings.threshold_ms, settings.percentile):
             break
-        if step.get("stable") is not None:
-            flags.append(bool(step["stable"]))
-    return all(flags) if flags else None
+        inside.append(step)
+    best = max(inside, key=lambda s: float(s.get("rps") or 0.0), default=None)
+    flags = [s.get("stable") for s in (steps[knee_index], best) if s is not None]
+    known = [bool(f) for f in flags if f is not None]
+    return all(known) if known else None
 
 
 def generator_record(steps: list[dict[str, Any]], settings: LoadSettings) -> dict[str, Any]:

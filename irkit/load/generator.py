@@ -116,7 +116,7 @@ def write_config(dest: str | os.PathLike[str], payload_path: str | os.PathLike[s
         "parent_pid": int(parent_pid), "tick_s": win.TICK_S,
         "window_rule": {"window_seconds": rule.window_seconds, "min_requests": rule.min_requests,
                         "tolerance": rule.tolerance, "count": rule.count,
-                        "max_level_seconds": rule.max_level_seconds},
+                        "max_level_seconds": rule.max_level_seconds, "min_windows": rule.min_windows},
     }
     if knee is not None:
         config["knee"] = dict(knee)

@@ -17,8 +17,10 @@ synthetic ones.
   lost.
 - A level is **stable** when its last ``count`` windows agree within ``tolerance`` of their mean on
   throughput and on latency (perf_analyzer's rule, 3 windows within 10%; latency is the median,
-  which a few-second window measures well). A level that is not stable within its time cap is
-  marked unstable (:func:`level_state`).
+  which a few-second window measures well). A searched level ends once it is stable and holds at
+  least ``min_windows`` windows (the interval is a t-interval over them: 3 windows would cost a
+  factor 4.30, 5 windows 2.78); one that is not stable within its time cap is marked unstable
+  (:func:`level_state`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ DEFAULT_WINDOW_S = 2.0
 DEFAULT_MIN_REQUESTS = 10
 DEFAULT_STABILITY = 0.10  # the last windows must agree within 10% of their mean
 STABLE_WINDOWS = 3  # ... and there must be this many of them
+MIN_WINDOWS = 5  # a searched level measures at least this many before it ends (the interval's samples)
 DEFAULT_MAX_LEVEL_S = 20.0
 LATENCY_KEY = "p50_ms"  # the latency the stability rule compares
 
@@ -49,6 +52,7 @@ class WindowRule:
     tolerance: float = DEFAULT_STABILITY
     count: int = STABLE_WINDOWS
     max_level_seconds: float = DEFAULT_MAX_LEVEL_S
+    min_windows: int = MIN_WINDOWS
 
 
 @dataclass
@@ -207,8 +211,9 @@ def counted_windows(windows: Sequence[Window], rule: WindowRule) -> tuple[list[W
 
 
 def level_state(windows: Sequence[Window], elapsed_s: float, rule: WindowRule) -> str:
-    """``measuring`` until the last windows agree (``stable``) or ``max_level_seconds`` ran out (``unstable``)."""
-    if is_stable(windows, rule):
+    """``measuring`` until there are ``min_windows`` and the last ones agree (``stable``), or until
+    ``max_level_seconds`` ran out (``stable`` if the last ones agree by then, else ``unstable``)."""
+    if is_stable(windows, rule) and (len(windows) >= rule.min_windows or elapsed_s >= rule.max_level_seconds):
         return STATE_STABLE
     if elapsed_s >= rule.max_level_seconds:
         return STATE_UNSTABLE

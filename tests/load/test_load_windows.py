@@ -73,6 +73,9 @@ def test_stability_rule_and_counted_windows():
     assert windows.level_state([w(100), w(130)], 3.0, RULE) == windows.STATE_MEASURING
     assert windows.level_state([w(100), w(130)], 6.0, RULE) == windows.STATE_UNSTABLE
     assert windows.level_state(settling, 3.0, RULE) == windows.STATE_STABLE
+    three = [w(100), w(98), w(102)]  # agreeing, but the interval wants min_windows (5) of them
+    assert windows.level_state(three, 3.0, RULE) == windows.STATE_MEASURING
+    assert windows.level_state(three, 6.0, RULE) == windows.STATE_STABLE  # at the cap, settled is enough
     counted, stable = windows.counted_windows([w(100), w(130)], RULE)
     assert not stable and len(counted) == 2
 

@@ -149,3 +149,20 @@ def test_the_jobs_seed_reaches_the_load(tmp_path):
                       "target_models": {"models": ["a", "b"], "distribution": "uniform"}})
     assert load_settings(spec, {"payload_path": str(payload), "seed": 7}, tmp_path).seed == 7
     assert load_settings(spec, {"payload_path": str(payload)}, tmp_path).seed == 0
+
+
+def test_stability_is_that_of_the_knee_and_the_best_step():
+    from pathlib import Path
+
+    from irkit.load.drive import ConfigOutcome, LoadSettings, read_knee
+
+    steps = windowed([[9.0, 9.1, 8.9], [9.8, 9.75, 9.85], [9.9, 9.8, 9.85], [7.0, 9.0, 5.0]])
+    steps[3]["stable"] = False  # an overloaded last step that never settled decides nothing
+    settings = LoadSettings(Path("p.json"), "application/json", traffic="stairs")
+    outcome = ConfigOutcome("c", "local.cpu1", {}, steps=steps)
+    read_knee(outcome, settings)
+    assert outcome.knee_users == 2 and outcome.stable is True
+    steps[1]["stable"] = False  # the knee itself did not settle
+    outcome = ConfigOutcome("c", "local.cpu1", {}, steps=steps)
+    read_knee(outcome, settings)
+    assert outcome.stable is False
