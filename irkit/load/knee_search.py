@@ -159,6 +159,19 @@ class KneeSearch:
 ControlWriter = Callable[[dict[str, Any]], None]
 
 
+def _per_model(ticks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Multi-model load: the level's per-target figures, the counted ticks' tallies added up."""
+    encoded = [t["models"] for t in ticks if t.get("models")]
+    if not encoded:
+        return []
+    from irkit.load.model_tally import StepModels
+
+    models = StepModels()
+    for item in encoded:
+        models.merge_encoded(item)
+    return models.entries()
+
+
 def control_file_writer(path: str | os.PathLike[str]) -> ControlWriter:
     """Write the locustfile's control JSON atomically (write a sibling, then rename)."""
     target = Path(path)
@@ -225,6 +238,9 @@ class KneeDriver:
         if not counted:
             step["start_s"] = float(self.ticks[0]["start_s"]) if self.ticks else 0.0
         step["windows"] = [w.to_dict() for w in counted]
+        per_model = _per_model([t for w in counted for t in w.ticks])
+        if per_model:
+            step["per_model"] = per_model
         step["stable"] = bool(stable)
         step["discarded_windows"] = len(measured) - len(counted) if len(measured) >= len(counted) else 0
         if not stable:

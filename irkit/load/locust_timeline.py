@@ -199,13 +199,15 @@ def _run_ticks(environment: Any) -> None:
         end = _snapshot(environment)
         tally = TIMELINE.ticks.pop(index, None) or StepTally()
         tally.cpu_percent = TIMELINE.cpu.since("tick")
+        models = TIMELINE.tick_models.pop(index, None) or StepModels()
         runner = environment.runner
         if isinstance(runner, WorkerRunner):
-            runner.send_message("irkit_tick", {"tick": index, "tally": tally.encode()})
+            runner.send_message("irkit_tick", {"tick": index, "tally": tally.encode(), "models": models.encode()})
         else:
             for data in _gather(runner, TIMELINE.received_ticks, index, TICK_MERGE_WAIT_S):
                 tally.merge_encoded(data["tally"])
-            record = TIMELINE.tick_record(index, tally, begin, end)
+                models.merge_encoded(data.get("models") or [])
+            record = TIMELINE.tick_record(index, tally, begin, end, models)
             if TIMELINE.knee:
                 _write_line(record)
             else:

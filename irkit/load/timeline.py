@@ -93,6 +93,7 @@ class Timeline:
         self.closed_ticks: dict[int, dict[str, Any]] = {}  # fixed traffic: merged ticks the steps read
         self.ticks_closed_s = 0.0  # every tick ending by this time is merged
         self.models: dict[int, StepModels] = {}  # step -> per-target tallies (multi-model load)
+        self.tick_models: dict[int, StepModels] = {}  # knee search: tick -> per-target tallies
         self.pick: Any = None  # () -> (model, container), made on first use from config target_models
         self.control: dict[str, Any] = {}  # knee search: {"level", "users", "stop"?} from the control file
         self.started = False
@@ -142,13 +143,18 @@ class Timeline:
 
     def record_target(self, model: str | None, container: str | None, latency_ms: float, failed: bool,
                       at: float, response: Any) -> None:
-        if self.t0 is None or not self.windows:
-            return
-        index = shapes.window_index(self.windows, at - self.t0)
-        if index is None:
+        if self.t0 is None:
             return
         cache, load_ms = answer_cache_state(response)
-        self.models.setdefault(index, StepModels()).record(model, container, latency_ms, failed, cache, load_ms)
+        if self.knee:  # a level is a run of ticks: file per tick, the parent adds a level's up
+            tick = int(max(0.0, at - self.t0) // self.tick_s)
+            self.tick_models.setdefault(tick, StepModels()).record(model, container, latency_ms, failed, cache,
+                                                                  load_ms)
+            return
+        index = shapes.window_index(self.windows, at - self.t0) if self.windows else None
+        if index is not None:
+            self.models.setdefault(index, StepModels()).record(model, container, latency_ms, failed, cache,
+                                                               load_ms)
 
     def target(self, elapsed_s: float) -> tuple[int | None, int | None]:
         """(step or level, target users) at ``elapsed_s``: the knee's control, the open loop's
@@ -166,7 +172,8 @@ class Timeline:
         users = shapes.users_at(traffic, elapsed_s) if traffic else self.windows[index].users
         return index, users
 
-    def tick_record(self, index: int, tally: StepTally, begin: Snapshot, end: Snapshot) -> dict[str, Any]:
+    def tick_record(self, index: int, tally: StepTally, begin: Snapshot, end: Snapshot,
+                    models: StepModels | None = None) -> dict[str, Any]:
         """One merged tick as the knee search (and the steps' windows) read it."""
         start = index * self.tick_s
         record: dict[str, Any] = {
@@ -178,6 +185,8 @@ class Timeline:
         }
         if tally.histogram.get_total_count():
             record["histogram"] = tally.histogram.encode().decode("ascii")
+        if models is not None and models.targets:
+            record["models"] = models.encode()
         return record
 
     def step_windows(self, window: shapes.StepWindow) -> tuple[list[dict[str, Any]], bool | None]:

@@ -100,3 +100,17 @@ def test_open_loop_sends_to_targets_too(payload):
     assert sum(e["requests"] for e in entries.values()) == result.steps[0]["requests"] > 60
     assert entries["a.tar.gz"]["requests"] > entries["b.tar.gz"]["requests"]
     assert sum(e["loads"] for e in entries.values()) == sum(stub.loads.values()) == 2
+
+
+def test_a_knee_search_keeps_per_model_figures_per_level(payload):
+    from irkit.load.knee_search import KneeSearch, KneeSettings
+
+    tm = TargetModels(tuple(MODELS), "uniform")
+    search = KneeSearch(KneeSettings(max_users=2, window_seconds=1, min_requests=10, max_level_seconds=4))
+    with MmeStub(MODELS, max_loaded=3, load_ms=10, service_ms=5) as stub:
+        result = _run(stub.url, payload, tm, None, knee=search)
+    assert [s["users"] for s in result.steps] == [1, 2]
+    for step in result.steps:
+        entries = step["per_model"]
+        assert {e["model"] for e in entries} == set(MODELS)
+        assert sum(e["requests"] for e in entries) == step["requests"]  # the level's counted windows only
