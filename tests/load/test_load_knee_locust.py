@@ -85,3 +85,16 @@ def test_open_loop_reports_achieved_against_target(payload, mark):
     step = result.steps[0]
     assert step["target_rps"] == 50 and step["achieved_rps"] == pytest.approx(50, rel=0.3)
     assert "late" in step and "dropped" in step
+
+
+def test_knee_search_with_workers_merges_their_ticks(payload, mark):
+    with CapacityServer(slots=2, service_ms=50) as server:
+        search = KneeSearch(KneeSettings(window_seconds=1.0, min_requests=10, max_level_seconds=6.0, max_users=8))
+        result = run_load(server.url, payload, "application/json", None, knee=search, workers=2)
+    assert [s["users"] for s in result.steps][:3] == [1, 2, 4]
+    found = search.plateau(result.steps)
+    assert found.users in (2, 3)
+    assert found.max_invocations == pytest.approx(server.capacity_rps * 60, rel=0.1)
+    # 2 users: one on each worker; only both workers' ticks added up reach the capacity
+    assert result.steps[1]["rps"] == pytest.approx(server.capacity_rps, rel=0.15)
+    assert not wait_until_gone(mark, 5)
