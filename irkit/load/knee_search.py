@@ -63,7 +63,7 @@ class KneeSettings:
             return value
         names = ("max_users", "window_seconds", "stability", "min_requests", "max_level_seconds")
         get = value.get if isinstance(value, Mapping) else (lambda k: getattr(value, k, None))
-        given = {k: get(k) for k in names if get(k) is not None}
+        given: dict[str, Any] = {k: get(k) for k in names if get(k) is not None}
         return cls(**given)
 
     def rule(self) -> windows.WindowRule:
