@@ -225,6 +225,7 @@ class JobLifecycle:
             store.add_step(job_id, config_id, next(counter), step)
             self.on_stored_step(config_id, step)
 
+        reason: str | None
         try:
             outcome = run(ConfigStop(self.stop_event), on_step)
         except BaseException as exc:

@@ -99,8 +99,10 @@ def config_quality(config: Mapping[str, Any], cost_per_hour: Any = None) -> dict
     """The QUALITY_COLUMNS of one ``irkit.configs[i]`` entry (None where the entry lacks a field)."""
     ci = interval(config.get("max_invocations_ci"))
     cost = cost_interval(cost_per_hour, ci)
-    generator = config.get("generator") if isinstance(config.get("generator"), Mapping) else {}
-    knee = config.get("knee") if isinstance(config.get("knee"), Mapping) else {}
+    generator: Mapping[str, Any] = config.get("generator") or {}
+    knee: Mapping[str, Any] = config.get("knee") or {}
+    generator = generator if isinstance(generator, Mapping) else {}
+    knee = knee if isinstance(knee, Mapping) else {}
     return {
         MAX_INVOCATIONS_LO: ci[0] if ci else None,
         MAX_INVOCATIONS_HI: ci[1] if ci else None,

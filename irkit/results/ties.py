@@ -56,7 +56,7 @@ class Tie:
     tied_on: tuple[str, ...]  # objective columns whose intervals overlap (the deciding one first)
     separated_by: tuple[str, ...]  # objectives on which they differ beyond the noise, most important first
     values: Mapping[str, tuple[float, float]]  # column -> (pick's value, other's value), for separated_by
-    intervals: Mapping[str, tuple[tuple[float, float], tuple[float, float]]]  # tied_on column -> (pick, other)
+    intervals: Mapping[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]  # tied_on column -> (pick, other)
     reordered: bool  # True when the point estimates alone ranked ``other`` first
 
     def text(self) -> str:
@@ -65,8 +65,9 @@ class Tie:
         metrics = " and ".join(metric(m).label for m in self.tied_on)
         shown = MAX_INVOCATIONS if MAX_INVOCATIONS in self.intervals else next(iter(self.intervals), None)
         spans = ""
-        if shown is not None:
-            (a_lo, a_hi), (b_lo, b_hi) = self.intervals[shown]
+        pair = self.intervals[shown] if shown is not None else (None, None)
+        if shown is not None and pair[0] is not None and pair[1] is not None:
+            (a_lo, a_hi), (b_lo, b_hi) = pair[0], pair[1]
             number, factor, prefix, unit = _INTERVAL_FORMATS[shown]
 
             def span(lo: float, hi: float) -> str:
@@ -95,7 +96,7 @@ def _interval(row: Mapping[str, Any], column: str) -> tuple[float, float] | None
         return None
     lo, hi = row.get(columns[0]), row.get(columns[1])
     try:
-        lo, hi = float(lo), float(hi)
+        lo, hi = float(lo), float(hi)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
     return None if lo != lo or hi != hi else (lo, hi)

@@ -168,7 +168,8 @@ def reference_outputs(model_path: str | Path, probes: Sequence[Probe], *,
         server.stop()
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_name(f"{cache.stem}.{os.getpid()}.partial.npz")
-    np.savez(partial, **{json.dumps(name): value for name, value in outputs.items()})
+    arrays: dict[str, Any] = {json.dumps(name): value for name, value in outputs.items()}
+    np.savez(partial, **arrays)
     partial.replace(cache)
     return outputs
 

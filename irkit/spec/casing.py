@@ -111,10 +111,10 @@ def _ranges_from(where: str, wire: Any) -> list[dict[str, Any]]:
         entry = refuse_unknown(f"{where}[{i}]", item, (INSTANCE_TYPE, ENV_RANGES))
         env_where = f"{where}[{i}].{ENV_RANGES}"
         params = refuse_unknown(env_where, entry.get(ENV_RANGES) or {}, (CATEGORICAL,)).get(CATEGORICAL, ())
-        env = {}
+        env: dict[str, list[Any]] = {}
         for j, param in enumerate(as_list(f"{env_where}.{CATEGORICAL}", params)):
             param = refuse_unknown(f"{env_where}.{CATEGORICAL}[{j}]", param, ("Name", "Value"))
-            env[param.get("Name")] = list(as_list(f"{env_where}.{CATEGORICAL}[{j}].Value", param.get("Value")))
+            env[str(param.get("Name"))] = list(as_list(f"{env_where}.{CATEGORICAL}[{j}].Value", param.get("Value")))
         if ranges and env == previous_env:
             ranges[-1]["instance_types"].append(entry.get(INSTANCE_TYPE))
         else:
