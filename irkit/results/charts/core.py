@@ -198,7 +198,8 @@ def step_curves(
     ``steps`` is ``results.steps_frame(...)``. ``threshold_ms`` draws the latency SLO as a red rule.
     """
     alt = _alt()
-    data = steps.copy()
+    # a knee search runs its levels out of order (1, 2, 4, 8, 3): draw each curve by users
+    data = steps.sort_values([R.CONFIG, R.USERS, R.STEP], kind="stable").copy()
     data[LABEL] = data[R.CONFIG].map(short_label)
     users = sorted({int(u) for u in data[R.USERS].dropna()})
     x = alt.X(f"{R.USERS}:Q", title="concurrent users",
