@@ -75,7 +75,7 @@ class RightSizeApp(Panel):
         self.instances = InstancePicker(backend_name, selected=tuple(instance_types or ()))
         self.hyperparameters = HyperparameterPanel(env_ranges)
         self.runtimes = RuntimePicker(runtimes)  # e.g. ["tensorflow fp32", "openvino bf16"]
-        self.traffic = TrafficPanel()
+        self.traffic = TrafficPanel(backend=backend_name)  # the knee search is offered locally only
         self.stopping = StoppingPanel()
         self.targets = TargetModelsEditor()
         self.job = JobPanel(
@@ -91,6 +91,7 @@ class RightSizeApp(Panel):
             self.instances.selected = (self.instances.select.options[0][1],)
         self._link((self.job, "backend_name"), (self.instances, "backend"))
         self._link((self.job, "backend_name"), (self.runtimes, "backend"))
+        self._link((self.job, "backend_name"), (self.traffic, "backend"))
         self._observe(self.job, self._on_result, "result")
         settings = w.Accordion(
             children=[w.VBox([self.runtimes.box, self.hyperparameters.box])],
@@ -113,7 +114,8 @@ class RightSizeApp(Panel):
                 self.model.box,
                 heading("2. Instance types", "Each one is tested in turn."),
                 self.instances.box,
-                heading("3. Traffic", "How many simulated users send requests, over time."),
+                heading("3. Traffic", "How many simulated users send requests: let irkit find the peak, "
+                        "or set the users over time."),
                 self.traffic.box,
                 settings,
                 stopping,

@@ -76,6 +76,7 @@ def test_hyperparameter_panel_add_remove_and_validation():
 
 def test_traffic_panel_phases_and_stairs_build_spec_fields():
     panel = TrafficPanel(preview=False)
+    panel.type_toggle.value = "STAIRS"
     assert panel.spec_fields()["traffic_type"] == "STAIRS"
     panel.step_users.value = 2
     assert panel.spec_fields()["stairs"]["users_per_step"] == 2
@@ -92,8 +93,56 @@ def test_traffic_panel_phases_and_stairs_build_spec_fields():
     assert "at least one phase" in panel.message_html.value
 
 
+def test_traffic_panel_knee_search_is_the_local_default_with_the_demo_settings():
+    import yaml
+
+    panel = TrafficPanel(preview=False)
+    labels = [label for label, _ in panel.type_toggle.options]
+    assert labels[0] == "Find the peak (knee search)" and panel.traffic_type == "KNEE_SEARCH"
+    demo = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "demo-local.yaml").read_text())
+    assert panel.spec_fields() == {"knee_search": demo["knee_search"]}
+    assert panel.knee_box.layout.display is None and panel.stairs_box.layout.display == "none"
+    assert panel.phases_box.layout.display == "none"
+    panel.knee_users.value, panel.knee_window.value, panel.knee_level_cap.value = 16, 2, 12
+    spec = JobSpec.from_dict({"supported_instance_types": ["local.cpu1"], **panel.spec_fields()})
+    assert spec.traffic() is None and spec.phases == () and spec.stairs is None
+    assert (spec.knee_search.max_users, spec.knee_search.window_seconds, spec.knee_search.max_level_seconds) == (
+        16, 2, 12)
+    with pytest.raises(SpecError, match="knee_search"):
+        spec.validate(target="sagemaker")
+    text = panel.preview_html.value  # no users-over-time chart: what the search will do, in words
+    assert "<svg" not in text and "1, 2, 4, 8, 16 users" in text and "windows of 2 s" in text
+    assert "at most 12 s" in text and "95% interval" in text
+    panel.knee_window.value = 5  # 3 windows of 5 s do not fit in 12 s per level
+    assert panel.errors and "max_level_seconds" in panel.errors[0] and panel.preview_html.value == ""
+    panel.knee_window.value = 2
+    panel.type_toggle.value = "PHASES"  # another choice clears knee_search
+    assert "knee_search" not in panel.spec_fields() and panel.knee_box.layout.display == "none"
+
+
+def test_traffic_panel_falls_back_to_stairs_where_the_backend_refuses_a_knee_search():
+    cloud = TrafficPanel(backend="sagemaker", preview=False)
+    assert [v for _, v in cloud.type_toggle.options] == ["STAIRS", "PHASES"]
+    assert cloud.traffic_type == "STAIRS" and "this machine only" in cloud.note_html.value
+    cloud.traffic_type = "KNEE_SEARCH"  # even set from code
+    assert cloud.spec_fields()["traffic_type"] == "STAIRS"
+    panel = TrafficPanel(preview=False)
+    panel.backend = "sagemaker"  # the app's "Run on" selector
+    assert panel.traffic_type == panel.type_toggle.value == "STAIRS"
+    assert "KNEE_SEARCH" not in [v for _, v in panel.type_toggle.options]
+    panel.step_duration.value = 120  # SageMaker's shortest step
+    JobSpec.from_dict({"supported_instance_types": ["ml.c5.xlarge"], **panel.spec_fields()}).validate(
+        target="sagemaker")
+    panel.backend = "local"  # the knee search comes back, as it was chosen
+    assert panel.traffic_type == "KNEE_SEARCH" and panel.note_html.value == ""
+    panel.type_toggle.value = "PHASES"
+    panel.backend, panel.backend = "sagemaker", "local"  # a choice SageMaker runs stays
+    assert panel.traffic_type == "PHASES"
+
+
 def test_traffic_preview_draws_users_over_time():
     panel = TrafficPanel()
+    panel.type_toggle.value = "STAIRS"
     assert "<svg" in panel.preview_html.value
     before = panel.preview_html.value
     panel.step_count.value = 7
@@ -256,6 +305,8 @@ def test_right_size_app_end_to_end_with_fake_backend(tmp_path):
     (tmp_path / "p.json").write_text("[[0]]")
     app.instances.select.value = ("local.cpu1",)
     app.hyperparameters.add_row("OMP_NUM_THREADS", "1, 2")
+    assert app.spec.knee_search.max_users == 8 and app.spec.stairs is None  # the local default
+    app.traffic.type_toggle.value = "STAIRS"
     app.traffic.step_duration.value = 3
     spec = app.spec
     assert [c.config_id for c in spec.configurations()] == [
@@ -285,6 +336,21 @@ def test_right_size_app_reports_missing_choices(tmp_path):
         app.to_spec()
 
 
+def test_right_size_app_run_on_selector_offers_the_knee_search_locally_only(tmp_path):
+    app = RightSizeApp(FakeBackend(), workdir=tmp_path)
+    assert app.traffic.traffic_type == "KNEE_SEARCH"
+    app.job.backend_dropdown.value = "sagemaker"
+    assert app.traffic.backend == "sagemaker" and app.traffic.traffic_type == "STAIRS"
+    assert "KNEE_SEARCH" not in [v for _, v in app.traffic.type_toggle.options]
+    app.instances.select.value = ("ml.c5.xlarge",)
+    app.traffic.step_duration.value = 120
+    app.spec.validate(target="sagemaker")  # no local-only key reaches the SageMaker request
+    app.job.backend_dropdown.value = "local"
+    app.instances.select.value = ("local.cpu1",)
+    assert app.traffic.traffic_type == "KNEE_SEARCH" and app.spec.knee_search is not None
+    app.close()
+
+
 def test_right_size_app_sagemaker_options_split_between_spec_and_submit(tmp_path):
     class CloudFake(FakeBackend):
         name = "sagemaker"
@@ -301,6 +367,7 @@ def test_right_size_app_sagemaker_options_split_between_spec_and_submit(tmp_path
     app = RightSizeApp(backend, workdir=tmp_path, sagemaker_options=options, poll_s=0.01)
     assert all(v.startswith("ml.") for _, v in app.instances.select.options)
     app.instances.select.value = ("ml.c5.xlarge",)
+    assert app.traffic.traffic_type == "STAIRS"  # no knee search on SageMaker
     app.traffic.step_duration.value = 120
     assert app.spec.sample_payload_url == "s3://bucket/payload.tar.gz"
     app.job.run()
@@ -372,7 +439,8 @@ def test_controls_do_not_share_layouts():
     """One Layout model shared by several controls hides them all when one is hidden (it did)."""
     editor, traffic = TargetModelsEditor(preview=False), TrafficPanel(preview=False)
     controls = [editor.models_text, editor.containers_text, editor.distribution_dropdown, editor.exponent_text,
-                editor.weights_text, traffic.step_duration, traffic.step_count, traffic.step_users]
+                editor.weights_text, traffic.step_duration, traffic.step_count, traffic.step_users,
+                traffic.knee_users, traffic.knee_window, traffic.knee_level_cap]
     controls += [c for row in traffic.phase_rows for c in (row.users, row.spawn_rate, row.duration)]
     explorer = ResultsExplorer(show_charts=False)
     controls += [explorer.cost_slider, explorer.latency_slider, explorer.throughput_slider]
