@@ -1,4 +1,4 @@
-"""The Voila app in a real browser: pick a local instance type, run a short job, see the recommendation.
+"""The Voila app in a real browser: pick a local instance type, run a short knee search, see the result.
 
 Playwright drives Debian's chromium. The job runs on the real local backend end to end: background
 job process, ``irkit serve`` with a tiny ResNet-shaped SavedModel, Locust in a subprocess, the store
@@ -92,6 +92,17 @@ def app_url(tmp_path, request):
         log.close()
 
 
+def _field(page, label: str):
+    return page.locator(f".widget-inline-hbox:has(label:text-is('{label}')) input")
+
+
+def _fill(page, values) -> None:
+    for label, value in values:
+        field = _field(page, label)
+        field.fill(value)
+        field.press("Tab")
+
+
 def test_app_runs_a_local_job_to_a_recommendation(app_url):
     from playwright.sync_api import sync_playwright
 
@@ -122,15 +133,22 @@ def test_app_runs_a_local_job_to_a_recommendation(app_url):
             page.get_by_text("Container settings to compare (optional)").click()
             page.get_by_role("button", name="Add variable").click()
             page.get_by_placeholder("values, comma separated: 1, 2").fill("1")
-            for label, value in (("Step length (s)", "3"), ("Steps", "2")):
-                field = page.locator(f".widget-inline-hbox:has(label:text-is('{label}')) input")
-                field.fill(value)
-                field.press("Tab")
+            knee_plan = page.locator(".irkit-knee-plan")  # the default: find the peak, explained
+            assert knee_plan.is_visible() and "doubles (1, 2, 4, 8 users)" in knee_plan.inner_text()
+            page.get_by_role("button", name="Stairs: add users step by step").click()
+            _fill(page, (("Step length (s)", "3"), ("Steps", "2")))
+            knee_plan.wait_for(state="detached", timeout=10_000)
+            page.locator(".irkit-chart svg").first.wait_for(timeout=30_000)  # users over time
+            page.get_by_role("button", name="Find the peak (knee search)").click()
+            assert not _field(page, "Steps").is_visible()
+            _fill(page, (("Max users", "2"), ("Max seconds per level", "3")))  # levels 1 and 2, 3 s each
+            page.get_by_text("doubles (1, 2 users)").wait_for(timeout=10_000)
             page.get_by_text("When to stop a test (optional)").click()
             page.get_by_role("button", name="Run").click()
             page.locator(".irkit-recommendation").wait_for(timeout=120_000)
             card = page.locator(".irkit-recommendation").inner_text()
             assert "local.cpu1" in card and "OMP_NUM_THREADS=1" in card
+            assert "95% interval" in card  # the knee search's MaxInvocations interval
             page.locator(".irkit-chart svg").nth(1).wait_for(timeout=30_000)
             assert page.get_by_text("Completed").count() >= 1
             page.get_by_role("button", name="Make the report").click()
