@@ -20,6 +20,7 @@ DEFAULT_PORT = 8866
 HOST = "127.0.0.1"
 CULL_IDLE_TIMEOUT_S = 900  # a kernel idle this long is shut down (each page load starts one)
 CULL_INTERVAL_S = 60
+STOP_GRACE_S = 10.0  # Voila's own shutdown (its kernels included) before what is left is killed
 
 
 def app_notebook() -> Path:
@@ -78,19 +79,43 @@ def serve_app(
     model: str | None = None,
     payload: str | None = None,
 ) -> int:
-    """Run Voila in the foreground until Ctrl-C; returns its exit code."""
+    """Run Voila in the foreground until it exits (returns its exit code) or Ctrl-C/SIGTERM.
+
+    On Ctrl-C or SIGTERM (which the CLI turns into KeyboardInterrupt) Voila and every kernel it
+    started are stopped, then KeyboardInterrupt is raised again (``irkit app`` exits 130).
+    Voila runs in its own session, so a terminal's Ctrl-C reaches irkit only, and irkit stops it.
+    """
     from irkit._lazy import optional_import
 
     optional_import("voila")  # a missing Voila says which extra to install
     command = voila_command(notebook, port=port, open_browser=open_browser)
     print(f"irkit app: serving {command[3]} at http://{HOST}:{port}/ (Ctrl-C stops it)", flush=True)
-    proc = subprocess.Popen(command, env=app_environment(model, payload))
+    proc = subprocess.Popen(command, env=app_environment(model, payload), start_new_session=True)
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
+        stop_tree(proc)
+        raise
+
+
+def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM ``proc`` (Voila shuts its kernels down), then kill whatever of its tree is left."""
+    import psutil
+
+    try:
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.Error:
+        tree = []
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    _, alive = psutil.wait_procs(tree, timeout=1.0)
+    for child in alive:  # kernels Voila did not shut down (they run in their own sessions)
         try:
-            return proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return proc.wait()
+            child.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=grace_s)

@@ -7,6 +7,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_REGRESSION = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
 class IrkitError(Exception):
@@ -27,7 +28,10 @@ class SpecError(IrkitError, ValueError):
 
 
 class PackagingError(IrkitError):
-    """A model or payload archive is malformed, hostile or does not match the model."""
+    """A model or payload archive is malformed, hostile or does not match the model (exit 2: fix the
+    file and run again)."""
+
+    exit_code = EXIT_USAGE
 
 
 class WeightsUnavailableError(IrkitError):
@@ -40,6 +44,26 @@ class MissingDependencyError(IrkitError, ImportError):
 
 class BackendError(IrkitError):
     """A backend call failed (AWS error, local server failure, ...)."""
+
+
+class ProcessDiedError(BackendError):
+    """A process a job started (model server, Locust master or worker) died during a test, e.g. of
+    SIGKILL. The test's figures are not trusted: the job stops, and a resume runs the test again."""
+
+
+def exit_description(returncode: int | None) -> str:
+    """``-9`` -> "killed by signal 9 (SIGKILL)", ``1`` -> "exited with code 1"."""
+    if returncode is None:
+        return "is still running"
+    if returncode < 0:
+        import signal
+
+        try:
+            name = f" ({signal.Signals(-returncode).name})"
+        except ValueError:
+            name = ""
+        return f"killed by signal {-returncode}{name}"
+    return f"exited with code {returncode}"
 
 
 class JobFailedError(BackendError):

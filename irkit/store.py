@@ -25,6 +25,7 @@ from irkit.errors import IrkitError
 from irkit.paths import default_db_path
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another process's write to finish
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -91,14 +92,17 @@ class Store:
         return f"Store({str(self.path)!r})"
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+    def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: IMMEDIATE (the write lock up front, waiting up to ``BUSY_TIMEOUT_S`` for
+        it) for writes; a plain snapshot for reads, which in WAL mode neither waits for writers nor
+        holds them up (``irkit jobs list`` in a loop beside running jobs)."""
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield db
             except BaseException:
@@ -154,6 +158,13 @@ class Store:
             if cur.rowcount == 0:
                 raise JobNotFoundError(f"no job {job_id!r} in {self.path}")
 
+    def set_pid(self, job_id: str, pid: int) -> None:
+        """Record the process running a job (its status is left as it is)."""
+        with self._connect() as db:
+            cur = db.execute("UPDATE jobs SET pid=?, updated_at=? WHERE job_id=?", (pid, time.time(), job_id))
+            if cur.rowcount == 0:
+                raise JobNotFoundError(f"no job {job_id!r} in {self.path}")
+
     def update_meta(self, job_id: str, **meta: Any) -> None:
         with self._connect() as db:
             row = db.execute("SELECT meta_json FROM jobs WHERE job_id=?", (job_id,)).fetchone()
@@ -177,7 +188,7 @@ class Store:
 
     def get_job(self, ref: str) -> dict[str, Any]:
         """A job by id, by name (the newest run of that name), or ``latest``."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             if ref == "latest":
                 row = db.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT 1").fetchone()
             else:
@@ -200,7 +211,7 @@ class Store:
         if backend:
             sql += " AND backend=?"
             args.append(backend)
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute(sql + " ORDER BY created_at DESC", args).fetchall()
         return [_job_dict(r) for r in rows]
 
@@ -240,7 +251,7 @@ class Store:
             )
 
     def configs(self, job_id: str) -> list[dict[str, Any]]:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute(
                 "SELECT * FROM configs WHERE job_id=? ORDER BY rowid", (job_id,)
             ).fetchall()
@@ -279,7 +290,7 @@ class Store:
         if config_id is not None:
             sql += " AND config_id=?"
             args.append(config_id)
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute(sql + " ORDER BY config_id, step_index", args).fetchall()
         return [
             {"config_id": r["config_id"], "step_index": r["step_index"], **_loads(r["step_json"])}

@@ -9,7 +9,8 @@ benchmark (``backends/sagemaker/endpoint_bench``) are both runs of a job recorde
 - ``plan()``: a PENDING row for each config still to run (a resume skips COMPLETED and FAILED ones);
 - ``test(config_id, instance_type, env, run)``: one config's step loop. Its old steps go, each new
   step is stored as it ends, and its end is recorded with THE outcome -> status mapping
-  (``config_status``, ``error_status``);
+  (``config_status``, ``error_status``). A ``ProcessDiedError`` (a server or Locust process killed
+  from outside) stops the whole job: it ends FAILED saying which process died and how to resume;
 - ``request_stop()``: every running config stops at once (each runs under its own ``ConfigStop``,
   which is also set when the job's ``stop_event`` is);
 - ``finish()``: the job's status from its configs (``describe.job_status``) and the Describe-shaped
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from irkit import states
+from irkit.errors import ProcessDiedError
 from irkit.load import describe
 from irkit.load.drive import ConfigOutcome, LoadSettings
 from irkit.store import Store
@@ -151,6 +153,7 @@ class JobLifecycle:
     """One execution of a job in the store (the first or a resume). Thread-safe where configs run in parallel."""
 
     stopped_reason = STOPPED_REASON
+    resume_hint: str | None = None  # how to continue the job after a fault, with {job_id}
 
     def __init__(self, store: Store, job_id: str, *, stop_event: threading.Event | None = None) -> None:
         from irkit.spec import JobSpec
@@ -162,6 +165,7 @@ class JobLifecycle:
         self.stop_event = stop_event or threading.Event()
         self.settings: LoadSettings | None = None
         self.warnings: list[str] = []
+        self.fault: str | None = None  # a process of the job died during a test (ProcessDiedError)
         self._lock = threading.Lock()
 
     # ---- what a subclass says ------------------------------------------------------------------
@@ -228,6 +232,14 @@ class JobLifecycle:
         reason: str | None
         try:
             outcome = run(ConfigStop(self.stop_event), on_step)
+        except ProcessDiedError as exc:  # killed from outside: the whole job stops; a resume reruns this
+            with self._lock:
+                self.fault = self.fault or str(exc)
+            self.request_stop()
+            store.upsert_config(job_id, config_id, instance_type, env, states.STOPPED, failure_reason=str(exc))
+            if raise_errors:
+                raise
+            return None
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 self.request_stop()
@@ -255,6 +267,8 @@ class JobLifecycle:
                                              states.STOPPED, failure_reason=self.stopped_reason)
         status, reason = describe.job_status(self.store.configs(self.job_id), len(self.planned_configs()),
                                              self.stopped)
+        if self.fault and not failure:
+            failure = self.fault + (f"; {self.resume_hint.format(job_id=self.job_id)}" if self.resume_hint else "")
         if failure:
             status, reason = states.FAILED, failure
         result = self.describe(status=status, failure_reason=reason, finished_at=time.time())

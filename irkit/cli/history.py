@@ -82,6 +82,25 @@ def _store(args: argparse.Namespace) -> Any:
     return Store(args.db) if getattr(args, "db", None) else Store()
 
 
+def _refreshed(store: Any) -> Any:
+    """The store, after local jobs whose runner process died are marked FAILED/STOPPED (as ``status`` does)."""
+    from irkit.backends.local.backend import refresh_jobs
+
+    refresh_jobs(store)
+    return store
+
+
+def _resume_hint(store: Any, job: dict[str, Any]) -> str | None:
+    """How to continue a local job that ended before all its configs did."""
+    from irkit import states
+
+    if job["backend"] != "local" or job["status"] not in (states.FAILED, states.STOPPED):
+        return None
+    if all(states.is_terminal(c["status"]) for c in store.configs(job["job_id"])):
+        return None
+    return f"`irkit recommend --resume {job['job_id']}` continues it"
+
+
 def _cell(value: Any, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -101,7 +120,7 @@ def list_command(args: argparse.Namespace) -> int:
     )
     from irkit.results.ranking import importance_text
 
-    frame = history.list_jobs(_store(args), name=args.name, backend=args.backend)
+    frame = history.list_jobs(_refreshed(_store(args)), name=args.name, backend=args.backend)
     if args.json:
         print(frame.to_json(orient="records", indent=2))
         return 0
@@ -125,13 +144,16 @@ def show_command(args: argparse.Namespace) -> int:
     from irkit.results.ranking import recommend, recommendation_line, tie_notes
     from irkit.results.summary import table_lines
 
-    store = _store(args)
+    store = _refreshed(_store(args))
     job = store.get_job(args.job)
     if args.json:
         print(json.dumps(job["result"], indent=2))
         return 0
     print(f"{job['job_id']}: {job['job_name']} ({job['backend']}) {job['status']}"
           + (f" - {job['failure_reason']}" if job["failure_reason"] else ""))
+    hint = _resume_hint(store, job)
+    if hint and "--resume" not in (job["failure_reason"] or ""):
+        print(hint)
     if not job["result"]:
         print("no result yet")
         return 0

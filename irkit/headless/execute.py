@@ -10,6 +10,8 @@ a killed run.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,9 @@ def execute(
                 "traceback": [],
             },
         }
+    sockets = tempfile.mkdtemp(prefix="irkit-kernel-")
+    kernel_log = os.path.join(sockets, "kernel.log")
+    engine_kwargs["kernel_manager_class"] = ipc_kernel_manager(os.path.join(sockets, "k"), kernel_log)
     try:
         return papermill.execute_notebook(
             nb, _escape_braces(SCRUBBED_SCHEME + local), parameters=parameters or None,
@@ -135,10 +140,56 @@ def execute(
             evalue=scrubber.text(str(exc.evalue)), timed_out=timed_out,
         ) from None
     except (RuntimeError, TimeoutError) as exc:  # DeadKernelError, kernel start failures
+        tail = kernel_log_tail(kernel_log, scrubber)
         raise NotebookFailedError(
             name, f"notebook {name} could not run: {type(exc).__name__}: {scrubber.text(str(exc))}; "
-                  f"executed notebook: {local}",
+                  f"executed notebook: {local}" + (f"\nthe kernel's log ends with:\n{tail}" if tail else ""),
             ename=type(exc).__name__, evalue=scrubber.text(str(exc)),
         ) from exc
     finally:
         _scrubbers.pop(local, None)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def ipc_kernel_manager(socket_prefix: str, log_path: str | None = None) -> type:
+    """A kernel manager whose kernel talks over Unix sockets ``<socket_prefix>-<n>`` instead of TCP:
+    nothing listens on a port, and ipykernel has no "running over TCP without encryption" warning.
+
+    With ``log_path`` the kernel process's own stdout/stderr (not the cells' output, which the
+    notebook records) go to that file instead of the terminal: TensorFlow's C++ logs and the
+    kernel's shutdown noise stay out of ``irkit run``'s output. A kernel that dies is reported with
+    the file's last lines.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IpcKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            return socket_prefix
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if log_path is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(log_path, "ab") as log:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return IpcKernelManager
+
+
+def kernel_log_tail(path: str, scrubber: Scrubber, lines: int = 15) -> str:
+    """The end of a kernel's own log, scrubbed, without TensorFlow's import noise."""
+    from irkit._lazy import is_native_noise
+
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [line for line in text.splitlines() if line.strip() and not is_native_noise(line)]
+    return scrubber.text("\n".join(kept[-lines:]))

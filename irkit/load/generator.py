@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from irkit.errors import BackendError
+from irkit.errors import BackendError, ProcessDiedError, exit_description
 from irkit.load import windows as win
 from irkit.spec import traffic as shapes
 
@@ -278,8 +278,8 @@ def run_load(
                 worker = _locust_command(user_class, url, script) + ["--worker", "--master-host", "127.0.0.1",
                                                              "--master-port", str(port)]
                 processes.append(_start(worker, env, workdir, log, cpus))
-            _follow(processes[0], _ResultsTail(results_path), result, on_step, stop_event,
-                    time.monotonic() + bound, driver)
+            _follow(processes, _ResultsTail(results_path), result, on_step, stop_event,
+                    time.monotonic() + bound, driver, log_file)
         finally:
             if driver is not None:
                 driver.stop()
@@ -289,12 +289,17 @@ def run_load(
     return result
 
 
-def _follow(master: subprocess.Popen[bytes], tail: _ResultsTail, result: LoadResult,
+def _follow(processes: list[subprocess.Popen[bytes]], tail: _ResultsTail, result: LoadResult,
             on_step: StepCallback | None, stop_event: threading.Event | None, deadline: float,
-            driver: Any = None) -> None:
-    """Stream steps until the run says done, Locust exits, a stop is asked for, or time runs out."""
+            driver: Any = None, log_file: Path | None = None) -> None:
+    """Stream steps until the run says done, Locust exits, a stop is asked for, or time runs out.
+
+    Raises ProcessDiedError when the master is killed (by a signal) or a worker ends before the
+    end: the steps after that would be wrong, so the caller must not use them.
+    """
+    master = processes[0]
     while True:
-        exited = master.poll() is not None
+        exited = [p for p in processes if p.poll() is not None]  # before the tail: "done" precedes a normal exit
         for record in tail.read():
             if record.get("event") == "tick":
                 steps = driver.on_tick(record) if driver is not None else []
@@ -304,11 +309,18 @@ def _follow(master: subprocess.Popen[bytes], tail: _ResultsTail, result: LoadRes
                 result.steps.append(step)
                 if on_step is not None and on_step(step) is False:
                     result.stopped_early = True
-        if tail.done or exited or result.stopped_early:
+        if tail.done or result.stopped_early:
             return
         if stop_event is not None and stop_event.is_set():
             result.stopped_early = True
             return
+        if master in exited and (master.returncode or 0) >= 0:
+            return  # Locust ended on its own (_finish says so when it left no step)
+        if exited:  # the master killed by a signal, or a worker gone before the end
+            process = master if master in exited else exited[0]
+            role = "worker" if process is not master else ("master" if len(processes) > 1 else "process")
+            raise ProcessDiedError(f"the Locust {role} (pid {process.pid}) {exit_description(process.returncode)} "
+                                   f"during the load test; its log: {log_file}")
         if time.monotonic() > deadline:
             result.warnings.append("the load test hit its time bound (max_seconds) and was stopped")
             result.stopped_early = True

@@ -3,7 +3,8 @@
 The parts every ``irkit serve`` mode (single model, multi-model, multi-container router) uses:
 ``pin_cpus`` pins this process (uvicorn workers inherit it), ``bind_socket`` binds (port 0 picks a
 free one; ``write_port_file`` tells whoever started us), ``run_uvicorn`` runs one process or a
-supervisor and ``SAGEMAKER_GUNICORN_WORKERS`` workers sharing the socket. Imports no other serve module.
+supervisor and ``SAGEMAKER_GUNICORN_WORKERS`` workers sharing the socket, ``exit_with_parent``
+makes a server or worker end when the process that started it dies. Imports no other serve module.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +23,12 @@ from irkit.errors import IrkitError, SpecError
 DEFAULT_PORT = 8080  # SageMaker's containers listen on 8080
 STARTUP_FAILURE = 3
 EXIT_WITH_PARENT_ENV = "IRKIT_EXIT_WITH_PARENT"  # pid; see exit_with_parent()
+PARENT_POLL_S = 0.5
+PARENT_GRACE_S = 6.0  # SIGTERM -> hard exit (uvicorn's graceful shutdown takes up to 5 s)
+_PR_SET_PDEATHSIG = 1
+WORKER_APP = "irkit.serve.hosting:worker_app"  # what each uvicorn worker runs (see worker_app)
+WORKER_FACTORY_ENV = "IRKIT_SERVE_APP_FACTORY"  # the real app factory worker_app builds
+EXIT_INTERRUPTED = 130  # stopped by SIGINT or SIGTERM
 
 
 def parse_cpus(text: str) -> list[int]:
@@ -79,33 +87,106 @@ def write_port_file(path: str, port: int) -> None:
     partial.replace(target)
 
 
-def run_uvicorn(sock: socket.socket, workers: int, log_level: str, app: Any) -> int:
-    """Run ``app`` (an import string of a factory, or an app object for one worker) on ``sock``."""
-    import uvicorn
+def _supervisor_class() -> type:
     from uvicorn.supervisors import Multiprocess
 
+    class Supervisor(Multiprocess):
+        """uvicorn's supervisor, remembering whether SIGINT/SIGTERM stopped it (it swallows them)."""
+
+        signalled = False
+
+        def handle_int(self) -> None:
+            self.signalled = True
+            super().handle_int()
+
+        def handle_term(self) -> None:
+            self.signalled = True
+            super().handle_term()
+
+    return Supervisor
+
+
+def worker_app() -> Any:
+    """The factory each uvicorn worker process calls: watch the supervisor (``exit_with_parent``),
+    keep TensorFlow's import quiet, then build the real app (``$IRKIT_SERVE_APP_FACTORY``)."""
+    import importlib
+
+    from irkit._lazy import quiet_native_logs
+
+    exit_with_parent()
+    quiet_native_logs()
+    module, _, name = os.environ[WORKER_FACTORY_ENV].partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+def run_uvicorn(sock: socket.socket, workers: int, log_level: str, app: Any) -> int:
+    """Run ``app`` (an import string of a factory, or an app object for one worker) on ``sock``.
+
+    Returns 0 or ``STARTUP_FAILURE``. Stopped by SIGINT/SIGTERM, one process re-raises that signal
+    after its graceful shutdown (uvicorn does; the caller's handlers map it, SIGINT to
+    KeyboardInterrupt) and a supervisor of workers raises KeyboardInterrupt. Each worker of a
+    supervisor ends if the supervisor dies (``worker_app``).
+    """
+    import uvicorn
+
+    if workers > 1 and isinstance(app, str):
+        os.environ[WORKER_FACTORY_ENV] = app
+        os.environ[EXIT_WITH_PARENT_ENV] = str(os.getpid())
+        app = WORKER_APP
     config = uvicorn.Config(app, factory=isinstance(app, str), workers=workers, log_level=log_level, access_log=False,
                             lifespan="on", http="h11", loop="asyncio", timeout_graceful_shutdown=5,
                             server_header=False)
     if workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
+        supervisor = _supervisor_class()(config, sockets=[sock])
+        supervisor.run()
+        if supervisor.signalled:  # as one process does: the caller sees the stop as Ctrl-C
+            raise KeyboardInterrupt("the workers' supervisor was stopped by a signal")
         return 0
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else STARTUP_FAILURE
 
 
-def exit_with_parent(poll_s: float = 1.0) -> None:
-    """With ``IRKIT_EXIT_WITH_PARENT=<pid>`` (set by the multi-container router for its containers),
-    SIGTERM ourselves once that process is gone, so a killed router leaves no container behind."""
+def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
+    """Ask the kernel to send ``sig`` to this process when its parent dies; False where unsupported.
+
+    Linux counts the parent *thread* that started us, so a parent must start such children from a
+    thread that lives as long as they should (irkit's config threads and main threads do).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def exit_with_parent(poll_s: float = PARENT_POLL_S, grace_s: float = PARENT_GRACE_S) -> int | None:
+    """With ``IRKIT_EXIT_WITH_PARENT=<pid>`` set (by ``ServerProcess``, the multi-container router
+    and ``run_uvicorn`` for its workers), end this process within about a second of that parent
+    dying, even of SIGKILL; returns the watched pid, or None when the variable is not set.
+
+    The kernel sends SIGTERM (``prctl(PR_SET_PDEATHSIG)``), and a thread polling the parent pid
+    does the same where prctl is missing or the parent was already gone. SIGTERM lets the process
+    stop as it normally does; if it is still there ``grace_s`` later, it exits hard. The variable is
+    removed from the environment, so our own children do not watch the wrong pid.
+    """
     text = os.environ.pop(EXIT_WITH_PARENT_ENV, "").strip()
     if not text.isdigit():
-        return
+        return None
     parent = int(text)
+    set_parent_death_signal(signal.SIGTERM)
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(poll_s)
         os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace_s)
+        os._exit(1)  # SIGTERM was handled but the process did not stop: do not linger
 
     threading.Thread(target=watch, name="irkit-parent-watch", daemon=True).start()
+    return parent

@@ -23,6 +23,7 @@ from typing import Any
 from irkit.errors import IrkitError, SpecError
 from irkit.serve.hosting import (
     DEFAULT_PORT,
+    EXIT_INTERRUPTED,
     bind_socket,
     exit_with_parent,
     pin_cpus,
@@ -64,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT. Raises IrkitError for bad settings, model or address."""
     mode = check_mode(args)
+    exit_with_parent()  # started by a job or a router (IRKIT_EXIT_WITH_PARENT): do not outlive it
     if mode == "containers":
         return serve_containers(args)
     if mode == "replicas":
@@ -85,7 +87,6 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise IrkitError(str(exc)) from None
     pin_cpus(args.cpus, args.instance_type)
-    exit_with_parent()
     os.environ.update(settings.thread_env())
     own_work_dir = args.work_dir is None
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="irkit-serve-"))
@@ -220,17 +221,21 @@ def serve_containers(args: Any) -> int:
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise KeyboardInterrupt(f"signal {signum}")  # as Ctrl-C: cleanup runs, the exit code is 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description="Serve a SavedModel with SageMaker's container contract.")
     add_arguments(parser)
     args = parser.parse_args(argv)
+    from irkit._lazy import quiet_native_logs
+
+    quiet_native_logs()  # TensorFlow's C++ logs only with IRKIT_LOG_LEVEL=debug|info
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # uvicorn re-raises the signal it stopped on
     try:
         return serve(args)
     except IrkitError as exc:
         print(f"irkit: error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED

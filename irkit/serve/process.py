@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from irkit.errors import BackendError
+from irkit.serve.hosting import EXIT_WITH_PARENT_ENV
 
 START_TIMEOUT_S = 180.0
 STOP_GRACE_S = 5.0
@@ -133,6 +134,7 @@ class ServerProcess:
         port_file = self._work_dir / "port"
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault(EXIT_WITH_PARENT_ENV, str(os.getpid()))  # the server ends if we die (hosting.exit_with_parent)
         self._log = open(self.log_path, "ab")
         started = time.monotonic()
         self.process = subprocess.Popen(self.command(port_file), stdin=subprocess.DEVNULL, stdout=self._log,

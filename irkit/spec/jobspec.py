@@ -125,27 +125,16 @@ class JobSpec:
 
     @classmethod
     def from_file(cls, path: str | Path) -> JobSpec:
-        """Read a YAML (.yaml/.yml) or JSON spec file."""
+        """Read a YAML (.yaml/.yml) or JSON spec file. A file that cannot be read, is not UTF-8, is
+        not valid YAML/JSON, is empty or is not a mapping raises SpecError naming the file, in one line."""
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise SpecError(str(path), f"cannot read spec file: {exc.strerror or exc}") from exc
-        try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(text)
-            else:
-                import yaml
-
-                data = yaml.safe_load(text)
-        except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError-as-ValueError
-            raise SpecError(str(path), f"not valid JSON: {exc}") from exc
-        except Exception as exc:  # yaml.YAMLError
-            raise SpecError(str(path), f"not valid YAML: {exc}") from exc
+        data = _read_spec_file(path)
         if data is None:
-            data = {}
+            raise SpecError(str(path), "the spec file is empty: give it keys such as job_name, "
+                                       "supported_instance_types and stairs (see examples/)")
         if not isinstance(data, Mapping):
-            raise SpecError(str(path), "the spec file must hold a mapping of keys")
+            kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+            raise SpecError(str(path), f"the spec file holds {kind}, not a mapping of keys (job_name: ..., ...)")
         return cls.from_dict(data)
 
     @classmethod
@@ -265,6 +254,33 @@ class JobSpec:
         else:
             check_for_local(self)
         return self
+
+
+def _read_spec_file(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(str(path), f"cannot read spec file: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(str(path), f"not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line}; "
+                                   "save the file as UTF-8") from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text) if text.strip() else None
+        except json.JSONDecodeError as exc:
+            raise SpecError(str(path), f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(str(path), f"not valid YAML{where}: {problem}") from None
 
 
 def load_spec(source: str | Path | Mapping[str, Any] | JobSpec) -> JobSpec:

@@ -21,6 +21,7 @@ from typing import Any
 from irkit import states
 from irkit.backends import JobHandle, JobStatus
 from irkit.backends.lifecycle import DONE, job_dir, pid_alive
+from irkit.backends.local.inputs import check_model, check_payload
 from irkit.backends.local.job import JobRun, build_job_result, planned_configs
 from irkit.errors import BackendError, JobFailedError, SpecError
 from irkit.store import Store
@@ -37,6 +38,43 @@ _PROCESSES: dict[str, subprocess.Popen[bytes]] = {}  # job processes this Python
 
 def job_marker(store: Store, job_id: str) -> str:
     return f"{job_id}@{store.path}"
+
+
+def runner_alive(job: dict[str, Any]) -> bool:
+    """True while a job's runner process (``job["pid"]``) runs; a pid reused by another process
+    (one without this job's ``IRKIT_LOCAL_JOB`` marker) counts as gone."""
+    if not pid_alive(job.get("pid")):
+        return False
+    import psutil
+
+    try:
+        marker = psutil.Process(job["pid"]).environ().get(JOB_MARKER_ENV)
+    except psutil.AccessDenied:
+        return True  # cannot tell: assume it is ours
+    except psutil.Error:
+        return False
+    return marker is not None and marker.partition("@")[0] == job["job_id"]
+
+
+def refresh_jobs(store: Store) -> list[str]:
+    """Mark every local job of ``store`` whose runner died FAILED (or STOPPED), as ``status`` does;
+    returns their ids. ``irkit jobs list`` and ``jobs show`` call it, so a dead job never reads
+    IN_PROGRESS there."""
+    backend = LocalBackend(store)
+    changed = []
+    for job in store.list_jobs(backend=BACKEND_NAME):
+        if not states.is_terminal(job["status"]) and job["pid"] and not runner_alive(job):
+            if states.is_terminal(backend.refresh(job["job_id"])["status"]):
+                changed.append(job["job_id"])
+    return changed
+
+
+def endpoint_base_url(url: str) -> str:
+    """A server's base URL from what people paste: ``http://h:p``, ``http://h:p/`` or ``http://h:p/invocations``."""
+    base = url.strip().rstrip("/")
+    if base.endswith("/invocations"):
+        base = base[: -len("/invocations")].rstrip("/")
+    return base
 
 
 def job_processes(marker: str, exclude: int | None = None) -> list[Any]:
@@ -113,16 +151,20 @@ class LocalBackend:
                                          "pass model= / --model")
             if not Path(model).exists():
                 raise SpecError("model", f"{str(model)!r} does not exist")
+            if not os.environ.get(SERVER_FACTORY_ENV):  # a plugged-in server reads the model its own way
+                check_model(model)
             if spec.target_models is not None:
                 from irkit.backends.local.runner import check_target_folder
 
                 check_target_folder(spec.target_models, model)
         from irkit.package.payload import local_path
 
+        check_payload(local_path(os.fspath(payload)), tuple(spec.supported_content_types or ()),
+                      own_server=not endpoint_url)
         meta = {
             "model_path": str(Path(model).resolve()) if model else None,
             "payload_path": str(local_path(os.fspath(payload)).resolve()),
-            "endpoint_url": endpoint_url.rstrip("/") if endpoint_url else None,
+            "endpoint_url": endpoint_base_url(endpoint_url) if endpoint_url else None,
             "endpoint_name": spec.endpoints[0] if endpoint_url and spec.endpoints else None,
             "workers": int(workers),
             "seed": int(seed),
@@ -138,12 +180,14 @@ class LocalBackend:
         job = self.store.get_job(ref)
         if job["backend"] != BACKEND_NAME:
             raise BackendError(f"job {job['job_id']!r} ran on {job['backend']}; only local jobs resume")
-        if pid_alive(job["pid"]) and not states.is_terminal(job["status"]):
+        if runner_alive(job) and not states.is_terminal(job["status"]):
             raise BackendError(f"job {job['job_id']!r} is still running (pid {job['pid']})")
         if job["status"] == states.COMPLETED and all(c["status"] in DONE for c in self.store.configs(job["job_id"])):
             return JobHandle(BACKEND_NAME, job["job_name"], job["job_id"])
         reap_job_processes(job_marker(self.store, job["job_id"]))
-        self.store.set_status(job["job_id"], states.PENDING)
+        # pid 0 until _start records the new runner: refresh_jobs must not take the old dead pid
+        # of a PENDING job for a runner that died
+        self.store.set_status(job["job_id"], states.PENDING, pid=0)
         return self._start(job["job_id"], job["job_name"])
 
     def _start(self, job_id: str, job_name: str) -> JobHandle:
@@ -155,16 +199,18 @@ class LocalBackend:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
         _PROCESSES[job_id] = proc
-        self.store.set_status(job_id, states.PENDING, pid=proc.pid)
+        self.store.set_pid(job_id, proc.pid)  # the status stays PENDING, or IN_PROGRESS if the runner was quick
         return JobHandle(BACKEND_NAME, job_name, job_id, {"pid": proc.pid, "log": str(log_path)})
 
     # ---- status / wait / results ------------------------------------------------------------
-    def _job(self, handle: JobHandle | str) -> dict[str, Any]:
+    def refresh(self, handle: JobHandle | str) -> dict[str, Any]:
+        """The job's store row, after marking it FAILED (STOPPED if it was stopping) when its runner
+        process died without finishing; what that runner left is reaped."""
         job = self.store.get_job(handle.job_id if isinstance(handle, JobHandle) else handle)
         proc = _PROCESSES.get(job["job_id"])
         if proc is not None:
             proc.poll()  # reap our own exited child so it does not linger as a zombie
-        if not states.is_terminal(job["status"]) and job["pid"] and not pid_alive(job["pid"]):
+        if not states.is_terminal(job["status"]) and job["pid"] and not runner_alive(job):
             job = self.store.get_job(job["job_id"])  # it may have just finished
             if not states.is_terminal(job["status"]):
                 reap_job_processes(job_marker(self.store, job["job_id"]))
@@ -175,7 +221,7 @@ class LocalBackend:
         return job
 
     def status(self, handle: JobHandle | str) -> JobStatus:
-        job = self._job(handle)
+        job = self.refresh(handle)
         configs = self.store.configs(job["job_id"])
         done = sum(1 for c in configs if states.is_terminal(c["status"]))
         running = [c["config_id"] for c in configs if c["status"] == states.IN_PROGRESS]
@@ -190,31 +236,32 @@ class LocalBackend:
 
     def results(self, handle: JobHandle | str) -> dict[str, Any]:
         """The Describe-shaped result: final once the job ended, a live view before."""
-        job = self._job(handle)
+        job = self.refresh(handle)
         if job["result"] is not None and states.is_terminal(job["status"]):
             return job["result"]
         return build_job_result(self.store, job["job_id"])
 
     def wait(self, handle: JobHandle | str, *, poll_s: float | None = None, progress: bool = True,
              timeout_s: float | None = None) -> dict[str, Any]:
-        """Poll until the job ends, with a progress bar; Ctrl-C stops the job (no orphans) and re-raises."""
+        """Poll until the job ends, with progress (a bar on a terminal or in Jupyter, else one line per
+        finished step and config: backends/local/progress.py); Ctrl-C stops the job (no orphans) and re-raises."""
         poll = DEFAULT_POLL_S if poll_s is None else poll_s
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        job_id = handle.job_id if isinstance(handle, JobHandle) else self.store.get_job(handle)["job_id"]
         bar = None
         try:
             while True:
                 current = self.status(handle)
                 if progress:
                     if bar is None:
-                        from tqdm.auto import tqdm
+                        from irkit.backends.local.progress import make_progress
 
-                        bar = tqdm(total=max(current.total, 1), desc="configs", unit="config", leave=True)
-                    bar.n = current.done
-                    bar.set_postfix_str(current.message[:90], refresh=True)
+                        bar = make_progress(current.total)
+                    bar.update(current, self.store.configs(job_id))
                 if states.is_terminal(current.status):
                     break
                 if deadline is not None and time.monotonic() > deadline:
-                    raise BackendError(f"job {self._job(handle)['job_id']!r} still {current.status} after {timeout_s} s")
+                    raise BackendError(f"job {self.refresh(handle)['job_id']!r} still {current.status} after {timeout_s} s")
                 time.sleep(poll)
         except KeyboardInterrupt:
             self.stop(handle)
@@ -222,7 +269,7 @@ class LocalBackend:
         finally:
             if bar is not None:
                 bar.close()
-        proc = _PROCESSES.pop(self._job(handle)["job_id"], None)
+        proc = _PROCESSES.pop(self.refresh(handle)["job_id"], None)
         if proc is not None:  # the job saved its result; let its process finish reaping and exit
             try:
                 proc.wait(timeout=STOP_GRACE_S)
@@ -237,7 +284,7 @@ class LocalBackend:
     # ---- stop ---------------------------------------------------------------------------------
     def stop(self, handle: JobHandle | str, *, grace_s: float = STOP_GRACE_S) -> None:
         """STOPPING, then SIGTERM the job process; it stops its tests and ends STOPPED. Nothing is left."""
-        job = self._job(handle)
+        job = self.refresh(handle)
         if states.is_terminal(job["status"]):
             return
         self.store.set_status(job["job_id"], states.STOPPING)
@@ -274,7 +321,7 @@ class LocalBackend:
         """
         from irkit.backends.local.validate import replay_inputs, validate_plan
 
-        row = self._job(job) if job is not None else None
+        row = self.refresh(job) if job is not None else None
         if row is not None and (model is None or payload is None):
             known_model, known_payload = replay_inputs(row.get("result") or {}, row)
             model, payload = model or known_model, payload or known_payload

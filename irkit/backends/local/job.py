@@ -42,6 +42,7 @@ class JobRun(JobLifecycle):
     """One execution of a local job (the first or a resume); configs may run in parallel."""
 
     stopped_reason = STOPPED_REASON
+    resume_hint = "`irkit recommend --resume {job_id}` continues the job"
 
     def __init__(self, store: Store, job_id: str, *, stop_event: threading.Event | None = None,
                  server_factory: Callable[..., Any] | None = None, load_fn: Callable[..., Any] | None = None) -> None:

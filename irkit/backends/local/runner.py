@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from irkit.errors import BackendError
+from irkit.errors import BackendError, ProcessDiedError, exit_description
 from irkit.load.drive import ConfigOutcome, LoadSettings, StepCallback, drive_load
 
 log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT_S = 60.0
+SERVER_POLL_S = 0.5  # how often the server's process is checked during a load test
 
 
 def send_preflight(url: str, body: bytes, content_type: str, timeout: float = PREFLIGHT_TIMEOUT_S,
@@ -167,8 +168,11 @@ def run_config(
             outcome.warnings.extend([warning] if warning else [])
         _unload_preflight_model(server.url, settings)
         _reset_usage(server)
-        drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
-                   server.usage)
+        with _ServerWatch(server, stop_event) as watch:
+            drive_load(server.url, outcome, settings, stop_event, on_step, load_fn or _default_load_fn(),
+                       server.usage)
+        if watch.died:
+            raise ProcessDiedError(watch.died)
     finally:
         server.stop()
     return outcome
@@ -182,6 +186,41 @@ def generator_placement(settings: LoadSettings, server_cpus: Any) -> LoadSetting
     everything = tuple(sorted(os.sched_getaffinity(0)))
     free = tuple(c for c in everything if c not in set(server_cpus or ()))
     return dataclasses.replace(settings, generator_cores=free or everything, shares_server_cores=not free)
+
+
+class _ServerWatch:
+    """Polls the model server's process during the load test; if it dies (e.g. SIGKILL), says how and
+    ends the test at once. A server object without ``process`` (a test double) is not watched."""
+
+    def __init__(self, server: Any, stop_event: threading.Event, poll_s: float = SERVER_POLL_S) -> None:
+        self.process = getattr(server, "process", None)
+        self.stop_event, self.poll_s = stop_event, poll_s
+        self.died: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="irkit-server-watch", daemon=True)
+
+    def __enter__(self) -> _ServerWatch:
+        if self.process is not None and hasattr(self.process, "poll"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            self._check()  # it may have died just before the test ended on its own
+
+    def _check(self) -> bool:
+        code = self.process.poll()
+        if code is not None and self.died is None:
+            self.died = f"the model server (pid {self.process.pid}) {exit_description(code)} during the load test"
+            self.stop_event.set()
+        return code is not None
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.poll_s):
+            if self._check():
+                return
 
 
 def run_endpoint(
