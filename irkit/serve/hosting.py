@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,7 +24,6 @@ STARTUP_FAILURE = 3
 EXIT_WITH_PARENT_ENV = "IRKIT_EXIT_WITH_PARENT"  # pid; see exit_with_parent()
 PARENT_POLL_S = 0.5
 PARENT_GRACE_S = 6.0  # SIGTERM -> hard exit (uvicorn's graceful shutdown takes up to 5 s)
-_PR_SET_PDEATHSIG = 1
 WORKER_APP = "irkit.serve.hosting:worker_app"  # what each uvicorn worker runs (see worker_app)
 WORKER_FACTORY_ENV = "IRKIT_SERVE_APP_FACTORY"  # the real app factory worker_app builds
 EXIT_INTERRUPTED = 130  # stopped by SIGINT or SIGTERM
@@ -147,39 +145,21 @@ def run_uvicorn(sock: socket.socket, workers: int, log_level: str, app: Any) -> 
     return 0 if server.started else STARTUP_FAILURE
 
 
-def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
-    """Ask the kernel to send ``sig`` to this process when its parent dies; False where unsupported.
-
-    Linux counts the parent *thread* that started us, so a parent must start such children from a
-    thread that lives as long as they should (irkit's config threads and main threads do).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
 def exit_with_parent(poll_s: float = PARENT_POLL_S, grace_s: float = PARENT_GRACE_S) -> int | None:
     """With ``IRKIT_EXIT_WITH_PARENT=<pid>`` set (by ``ServerProcess``, the multi-container router
     and ``run_uvicorn`` for its workers), end this process within about a second of that parent
     dying, even of SIGKILL; returns the watched pid, or None when the variable is not set.
 
-    The kernel sends SIGTERM (``prctl(PR_SET_PDEATHSIG)``), and a thread polling the parent pid
-    does the same where prctl is missing or the parent was already gone. SIGTERM lets the process
-    stop as it normally does; if it is still there ``grace_s`` later, it exits hard. The variable is
+    A thread polls the parent pid; once it changed, SIGTERM lets the process stop as it normally
+    does, and if it is still there ``grace_s`` later it exits hard. (Not ``prctl(PR_SET_PDEATHSIG)``:
+    Linux sends that when the parent *thread* that started us ends, and parents start servers from
+    short-lived threads, e.g. the router starts its containers from a thread pool.) The variable is
     removed from the environment, so our own children do not watch the wrong pid.
     """
     text = os.environ.pop(EXIT_WITH_PARENT_ENV, "").strip()
     if not text.isdigit():
         return None
     parent = int(text)
-    set_parent_death_signal(signal.SIGTERM)
 
     def watch() -> None:
         while os.getppid() == parent:
