@@ -119,3 +119,19 @@ def test_levels_are_told_apart_only_beyond_noise():
 def test_knee_level_is_the_first_that_cannot_be_told_apart_from_the_best():
     levels = [level(1, [50, 51, 49]), level(2, [97, 99, 98]), level(3, [100, 99, 101]), level(4, [101, 100, 100])]
     assert estimate.knee_level(levels).users == 2
+
+
+def _level(index: int, users: int, window_rps: list[float]) -> estimate.LevelEstimate:
+    return estimate.level_estimate(index, {"users": users, "rps": sum(window_rps) / len(window_rps),
+                                           "windows": [{"rps": r, "requests": 50} for r in window_rps]})
+
+
+def test_wide_intervals_never_let_the_knee_slide_far_below_the_best():
+    """A noisy best level (wide interval) overlapping a much lower one must not make them equal."""
+    low = _level(0, 2, [18.0, 21.0, 16.0, 22.0])  # ~19 req/s
+    best = _level(1, 4, [40.0, 22.0, 33.0, 25.0])  # ~30 req/s, an interval wide enough to overlap
+    assert best.rps.lo < low.rps.hi  # the intervals overlap...
+    assert estimate.told_apart(low, best)  # ...but 37% apart is a real difference
+    assert estimate.knee_level([low, best]) is best
+    near = _level(2, 3, [29.0, 31.0, 27.0, 30.0])  # within 10% and overlapping: the same
+    assert estimate.knee_level([low, near, best]) is near
