@@ -9,7 +9,7 @@ The rules, in order:
 2. Each counted step's throughput is the mean of its windows with a 95% interval (estimate.py).
    The *best* step is the one with the highest mean.
 3. The *knee* is the first step whose throughput cannot be told apart from the best's (intervals
-   overlap, or within 2%): IR's "where the invocations first level off". MaxInvocations is the
+   overlap within 10%, or within 5%): IR's "where the invocations first level off". MaxInvocations is the
    knee's own mean (never a maximum over noisy steps, which reads high), with the knee's interval,
    and ModelLatency is read there, never at a later step that only adds queueing.
 4. The curve *levelled out* when, after the best step so far, ``patience`` steps in a row failed to
