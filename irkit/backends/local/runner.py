@@ -193,7 +193,7 @@ class _ServerWatch:
     ends the test at once. A server object without ``process`` (a test double) is not watched."""
 
     def __init__(self, server: Any, stop_event: threading.Event, poll_s: float = SERVER_POLL_S) -> None:
-        self.process = getattr(server, "process", None)
+        self.process: Any = getattr(server, "process", None)
         self.stop_event, self.poll_s = stop_event, poll_s
         self.died: str | None = None
         self._done = threading.Event()
