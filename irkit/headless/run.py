@@ -6,7 +6,7 @@
 2. executes each notebook in order (:mod:`irkit.headless.execute`), injecting only the parameters the
    notebook declares in its ``parameters`` cell, and passes values along the walk:
    ``workdir`` (default ``<run folder>/work``) to every notebook that declares it, so 03-05 find
-   the packages 02 built; ``job`` (the id of the newest job an earlier notebook started) to 06;
+   the packages 02 built; ``job`` (the main job, i.e. the first, that the last earlier notebook with a job started) to 06;
 3. finds the jobs each notebook started in the job store, tags them with the run
    (``meta.headless_run``), and writes their results and HTML reports into the run folder;
 4. with a baseline, compares the run's last job with it (:func:`irkit.results.compare.regressions`) and
@@ -190,7 +190,7 @@ def run_notebooks(
                               timeout_s, cwd, progress)
             if job_id:
                 chained[CHAINED_JOB] = job_id
-        _finish_jobs(folder, manifest, store)
+        _finish_jobs(folder, manifest, store, headline=chained.get(CHAINED_JOB))
         if baseline:
             _check_baseline(folder, manifest, store, baseline_job, fail_on_regression_pct)
         manifest["status"] = SUCCEEDED
@@ -212,7 +212,7 @@ def run_notebooks(
         if manifest["status"] not in (SUCCEEDED, REGRESSED):
             _stop_leftover_jobs(manifest, store)
             try:  # the jobs that did finish still get their result and report
-                _finish_jobs(folder, manifest, store)
+                _finish_jobs(folder, manifest, store, headline=chained.get(CHAINED_JOB))
             except Exception as exc:
                 manifest["warnings"].append(f"could not save job results: {type(exc).__name__}: {exc}")
         manifest["finished_at"] = utc_iso()
@@ -234,7 +234,11 @@ def run_notebooks(
 def _run_one(path: Path, nb: Any, declared: dict[str, Any] | None, params: RunParameters,
              chained: dict[str, Any], folder: RunFolder, manifest: dict[str, Any], store: Store,
              kernel: str, timeout_s: float | None, cwd: Any, progress: bool) -> str | None:
-    """Execute one notebook, record it and its jobs; return the id of the newest job it started."""
+    """Execute one notebook, record it and its jobs; return the id of its main job.
+
+    A notebook's main job is the first one it starts; later ones are side studies (05's runtime
+    axis), so 06 and the run's headline result follow the main job, not the newest.
+    """
     stem = path.stem
     injected = _inject(stem, declared, params, chained)
     if CHAINED_WORKDIR in injected:
@@ -271,11 +275,12 @@ def _run_one(path: Path, nb: Any, declared: dict[str, Any] | None, params: RunPa
             store.update_meta(job["job_id"], headless_run=folder.run_id, run_folder=str(folder.path),
                               notebook=stem)
         folder.write_manifest(manifest)
-    return new[-1]["job_id"] if new else None
+    return new[0]["job_id"] if new else None
 
 
-def _finish_jobs(folder: RunFolder, manifest: dict[str, Any], store: Store) -> None:
-    """Refresh each job's status; write its result and report; the last one also at the top.
+def _finish_jobs(folder: RunFolder, manifest: dict[str, Any], store: Store, headline: str | None = None) -> None:
+    """Refresh each job's status; write its result and report; the headline job (the main job of
+    the last notebook that started one; else the last job with a result) also at the top.
 
     Paths in the manifest are relative to the run folder, so an uploaded copy stays consistent.
     """
@@ -288,7 +293,8 @@ def _finish_jobs(folder: RunFolder, manifest: dict[str, Any], store: Store) -> N
         job_dir = folder.job_dir(job["job_id"]).relative_to(folder.path)
         record["result"] = folder.write_json(job_dir / RESULT_NAME, job["result"]).relative_to(folder.path).as_posix()
         record["report"] = _write_report(folder, job["result"], job_dir, store, manifest)
-        last = record
+        if last is None or last["job_id"] != headline:
+            last = record
     if last is not None:
         manifest["job_id"] = last["job_id"]
         manifest["result"] = RESULT_NAME
