@@ -98,7 +98,9 @@ def test_killed_benchmark_keeps_its_finished_steps(moto_url, endpoint, payload, 
 
 
 def test_ctrl_c_stops_the_benchmark_with_its_steps(moto_url, endpoint, payload, tmp_path, mark):
-    spec = spec_dict(payload, stairs={"duration_in_seconds": 2, "number_of_steps": 10, "users_per_step": 1})
+    # Continue: the test must not end by itself (a levelled-out throughput stops it) before the Ctrl-C
+    spec = spec_dict(payload, stairs={"duration_in_seconds": 2, "number_of_steps": 10, "users_per_step": 1},
+                     flat_invocations="Continue")
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec))
     proc = _cli(["recommend", str(spec_path), "--backend", "sagemaker", "--endpoint-name", endpoint,
