@@ -22,7 +22,7 @@ CHOICE_LABELS = {
 }
 KNEE_SEARCH_BACKENDS = ("local",)  # knee_search is a local-only spec key: SageMaker refuses it
 # the panel's knee_search, as in examples/demo-local.yaml (the `make demo` job)
-KNEE_DEFAULTS: dict[str, Any] = {"max_users": 8, "window_seconds": 1.0, "min_requests": 8, "max_level_seconds": 8.0}
+KNEE_DEFAULTS: dict[str, Any] = {"max_users": 16, "window_seconds": 1.0, "min_requests": 8, "max_level_seconds": 8.0}
 
 
 def _int(width: str = "190px", label_width: str = "105px") -> dict[str, Any]:

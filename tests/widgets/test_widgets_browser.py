@@ -135,7 +135,7 @@ def test_app_runs_a_local_job_to_a_recommendation(app_url):
             page.get_by_placeholder("values, comma separated: 1, 2").fill("1")
             knee_plan = page.locator(".irkit-knee-plan")  # the default: find the peak, explained
             knee_plan.wait_for(timeout=30_000)
-            assert "doubles (1, 2, 4, 8 users)" in knee_plan.inner_text()
+            assert "doubles (1, 2, 4, 8, 16 users)" in knee_plan.inner_text()
             page.get_by_role("button", name="Stairs: add users step by step").click()
             _fill(page, (("Step length (s)", "3"), ("Steps", "2")))
             knee_plan.wait_for(state="detached", timeout=10_000)

@@ -305,7 +305,7 @@ def test_right_size_app_end_to_end_with_fake_backend(tmp_path):
     (tmp_path / "p.json").write_text("[[0]]")
     app.instances.select.value = ("local.cpu1",)
     app.hyperparameters.add_row("OMP_NUM_THREADS", "1, 2")
-    assert app.spec.knee_search.max_users == 8 and app.spec.stairs is None  # the local default
+    assert app.spec.knee_search.max_users == 16 and app.spec.stairs is None  # the local default
     app.traffic.type_toggle.value = "STAIRS"
     app.traffic.step_duration.value = 3
     spec = app.spec
