@@ -17,10 +17,17 @@ for _key, _value in {
     os.environ[_key] = _value
 os.environ.pop("AWS_PROFILE", None)
 
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+
+# A shell starts a background job (`make test &`, some CI runners) with SIGINT ignored, and every
+# process the tests start would inherit that: a Ctrl-C test would then send a signal nobody hears.
+# A Python handler is reset to the default on exec, so children start with a normal SIGINT.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # ---- the fast lane: `make test-fast` runs `-m "not slow and not browser"` ------------------------
 # Slow by directory: these start model servers, Locust, kernels or job processes. A pure module
