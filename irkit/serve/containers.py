@@ -166,6 +166,11 @@ async def invocations(request: Request) -> Response:
         return error_response(f"container {route.hostname!r} did not answer: {type(exc).__name__}: {exc}",
                               502, {CONTAINER_HEADER: route.hostname})
     route.requests += 1
+    return relay_answer(status, headers, data, {CONTAINER_HEADER: route.hostname})
+
+
+def relay_answer(status: int, headers: Any, data: bytes, added: dict[str, str]) -> Response:
+    """The backend's answer as the router's: its body, content type and X-Irkit-* headers, plus ``added``."""
     media_type = None
     passed: dict[str, str] = {}
     for key, value in headers:
@@ -173,7 +178,7 @@ async def invocations(request: Request) -> Response:
             media_type = value
         elif key.lower().startswith("x-irkit-"):
             passed[key] = value
-    passed[CONTAINER_HEADER] = route.hostname
+    passed.update(added)
     return Response(data, status_code=status, headers=passed, media_type=media_type)
 
 

@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from irkit.errors import BackendError, PayloadError, SpecError
-from irkit.serve.containers import FORWARD_THREADS, ContainerRoute, forwarded_headers
+from irkit.serve.containers import FORWARD_THREADS, ContainerRoute, forwarded_headers, relay_answer
 from irkit.serve.responses import error_response, http_error, json_response, read_body, server_error
 
 REPLICA_HEADER = "X-Irkit-Replica"  # which replica answered (0-based)
@@ -81,15 +81,7 @@ async def invocations(request: Request) -> Response:
         return error_response(f"replica {route.hostname} ({route.url}) did not answer: {type(exc).__name__}: {exc}",
                               502, {REPLICA_HEADER: route.hostname})
     route.requests += 1
-    media_type = None
-    passed: dict[str, str] = {}
-    for key, value in headers:
-        if key.lower() == "content-type":
-            media_type = value
-        elif key.lower().startswith("x-irkit-"):
-            passed[key] = value
-    passed[REPLICA_HEADER] = route.hostname
-    return Response(data, status_code=status, headers=passed, media_type=media_type)
+    return relay_answer(status, headers, data, {REPLICA_HEADER: route.hostname})
 
 
 async def ping(request: Request) -> Response:
