@@ -3,8 +3,9 @@
 The parts every ``irkit serve`` mode (single model, multi-model, multi-container router) uses:
 ``pin_cpus`` pins this process (uvicorn workers inherit it), ``bind_socket`` binds (port 0 picks a
 free one; ``write_port_file`` tells whoever started us), ``run_uvicorn`` runs one process or a
-supervisor and ``SAGEMAKER_GUNICORN_WORKERS`` workers sharing the socket, ``exit_with_parent``
-makes a server or worker end when the process that started it dies. Imports no other serve module.
+supervisor and ``SAGEMAKER_GUNICORN_WORKERS`` workers sharing the socket, ``run_until_signal``
+runs a router in one process until SIGTERM/SIGINT, ``exit_with_parent`` makes a server or worker end
+when the process that started it dies. Imports no other serve module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,28 @@ def run_uvicorn(sock: socket.socket, workers: int, log_level: str, app: Any) -> 
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else STARTUP_FAILURE
+
+
+def interrupt_on_sigterm(signum: int, frame: object) -> None:
+    """A SIGTERM handler that stops the process as Ctrl-C does: cleanup runs, the exit code is 130."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_until_signal(sock: socket.socket, log_level: str, app: Any,
+                     on_sigterm: Callable[[int, Any], None] = interrupt_on_sigterm) -> int:
+    """``run_uvicorn`` in this one process with ``on_sigterm`` as SIGTERM's handler meanwhile.
+
+    For a router in front of child servers: uvicorn re-raises the SIGTERM it stopped on after its
+    graceful shutdown, and ``on_sigterm`` turns it into an exception, so the caller's ``finally``
+    stops the children instead of orphaning them. The previous handler is restored and ``sock``
+    closed on the way out.
+    """
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return run_uvicorn(sock, 1, log_level, app)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sock.close()
 
 
 def exit_with_parent(poll_s: float = PARENT_POLL_S, grace_s: float = PARENT_GRACE_S) -> int | None:

@@ -26,7 +26,9 @@ from irkit.serve.hosting import (
     EXIT_INTERRUPTED,
     bind_socket,
     exit_with_parent,
+    interrupt_on_sigterm,
     pin_cpus,
+    run_until_signal,
     run_uvicorn,
     write_port_file,
 )
@@ -206,22 +208,11 @@ def serve_containers(args: Any) -> int:
         listing = ", ".join(f"{name}={server.url}" for name, server in servers.items())
         print(f"irkit serve: {len(servers)} container(s) ({listing}) behind http://{args.host}:{port}; "
               f"route with {TARGET_CONTAINER_HEADER}", file=sys.stderr, flush=True)
-        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
-        # containers below are stopped instead of orphaned.
-        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        try:
-            return run_uvicorn(sock, 1, args.log_level, app)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            sock.close()
+        return run_until_signal(sock, args.log_level, app)  # SIGTERM as Ctrl-C: containers stop below
     finally:
         stop_containers(servers)
         if own_work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # as Ctrl-C: cleanup runs, the exit code is 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from irkit._lazy import quiet_native_logs
 
     quiet_native_logs()  # TensorFlow's C++ logs only with IRKIT_LOG_LEVEL=debug|info
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # uvicorn re-raises the signal it stopped on
+    signal.signal(signal.SIGTERM, interrupt_on_sigterm)  # uvicorn re-raises the signal it stopped on
     try:
         return serve(args)
     except IrkitError as exc:

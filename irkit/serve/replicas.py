@@ -21,7 +21,6 @@ import contextlib
 import http.client
 import logging
 import os
-import signal
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -159,7 +158,7 @@ def serve_replicas(args: Any) -> int:
     import sys
     import tempfile
 
-    from irkit.serve.hosting import bind_socket, parse_cpus, run_uvicorn, write_port_file
+    from irkit.serve.hosting import bind_socket, parse_cpus, run_until_signal, write_port_file
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     per_replica = None
@@ -186,12 +185,7 @@ def serve_replicas(args: Any) -> int:
         listing = ", ".join(f"{s.url} on CPUs {b}" for s, b in zip(servers, blocks, strict=True))
         print(f"irkit serve: {len(servers)} replica(s) of {args.model} ({listing}) behind "
               f"http://{args.host}:{port}, round-robin", file=sys.stderr, flush=True)
-        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        try:
-            return run_uvicorn(sock, 1, args.log_level, app)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            sock.close()
+        return run_until_signal(sock, args.log_level, app, on_sigterm=_exit_on_sigterm)
     finally:
         for server in servers:
             server.stop()
@@ -200,4 +194,4 @@ def serve_replicas(args: Any) -> int:
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise SystemExit(128 + signum)  # exit code 143 (not hosting.interrupt_on_sigterm's 130)
