@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from irkit.errors import IrkitError, PayloadError
+from irkit.errors import IrkitError
 from irkit.serve import decode as decoding
 from irkit.serve.model_cache import (
     CACHE_MISS,
@@ -42,8 +42,8 @@ from irkit.serve.model_cache import (
     ModelRoutingError,
     cache_settings_from_env,
 )
-from irkit.serve.responses import error_response, http_error, json_response, read_body, server_error
-from irkit.serve.server import BATCH_ROWS_HEADER, WORKER_HEADER, Serving, predictions_body
+from irkit.serve.responses import error_response, http_error, json_response, server_error
+from irkit.serve.server import WORKER_HEADER, Serving, predict, read_payload
 from irkit.serve.settings import ServerSettings
 
 TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"
@@ -107,35 +107,20 @@ async def invocations(request: Request) -> Response:
     if not name:
         return error_response(f"header {TARGET_MODEL_HEADER} is missing: this is a multi-model endpoint; "
                               f"name one of {mms.cache.scan()}", 400, headers)
-    content_type = request.headers.get("content-type")
-    kind = decoding.media_type(content_type)
-    if kind not in decoding.SUPPORTED_TYPES:
-        return error_response(f"Content-Type {content_type!r} is not supported; use one of "
-                              f"{sorted(decoding.SUPPORTED_TYPES)}", 415, headers)
+    payload = await read_payload(request, headers)
+    if isinstance(payload, Response):
+        return payload
     try:
-        body = await read_body(request)
         lease = mms.cache.lease_if_loaded(name) or await acquire_in_thread(mms.cache, name)
-    except (PayloadError, ModelRoutingError) as exc:
+    except ModelRoutingError as exc:
         return error_response(str(exc), exc.status, headers)
     headers[CACHE_HEADER] = lease.cache
     if lease.load_ms is not None:
         headers[LOAD_MS_HEADER] = f"{lease.load_ms:.3f}"
-    try:
-        serving: Serving = lease.served
-        array = decoding.decode(body, kind, serving.host.image_size, serving.preprocess)
-        batch = serving.host.check(array)
-        outputs, rows = await serving.infer(batch)
-    except PayloadError as exc:
-        return error_response(f"model {name!r}: {exc}", exc.status, headers)
-    except IrkitError as exc:
-        log.error("invocation of %s failed: %s", name, exc)
-        return error_response(f"model {name!r}: {exc}", 500, headers)
-    finally:
-        lease.release()
-    mms.requests += 1
-    serving.requests += 1
-    headers[BATCH_ROWS_HEADER] = str(rows)
-    return json_response(predictions_body(outputs), headers=headers)
+    answer = await predict(lease.served, *payload, headers, model=name, done=lease.release, logger=log)
+    if answer.status_code == 200:
+        mms.requests += 1
+    return answer
 
 
 async def ping(request: Request) -> Response:

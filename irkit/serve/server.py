@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -101,29 +101,53 @@ def predictions_body(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
                             for i in range(rows)]}
 
 
-async def invocations(request: Request) -> Response:
-    serving: Serving = request.app.state.serving
-    headers = {WORKER_HEADER: str(os.getpid())}
-    if serving.host is None:
-        return error_response("the model is still loading", 503, headers)
+async def read_payload(request: Request, headers: dict[str, str]) -> tuple[str, bytes] | Response:
+    """The request's decodable kind and body, or the 415/413/400 answer (with ``headers``) saying why not."""
     content_type = request.headers.get("content-type")
     kind = decoding.media_type(content_type)
     if kind not in decoding.SUPPORTED_TYPES:
         return error_response(f"Content-Type {content_type!r} is not supported; use one of "
                               f"{sorted(decoding.SUPPORTED_TYPES)}", 415, headers)
     try:
-        body = await read_body(request)
+        return kind, await read_body(request)
+    except PayloadError as exc:
+        return error_response(str(exc), exc.status, headers)
+
+
+async def predict(serving: Serving, kind: str, body: bytes, headers: dict[str, str], *, model: str | None = None,
+                  done: Callable[[], None] | None = None, logger: logging.Logger = log) -> Response:
+    """Decode, check and run ``body`` on ``serving``'s model: the predictions with ``BATCH_ROWS_HEADER``,
+    or a 4xx (bad input) / 500 (the model failed) JSON error, naming ``model`` when given.
+
+    ``done`` runs as soon as the model call is over (or failed), before the answer is encoded.
+    """
+    prefix = f"model {model!r}: " if model is not None else ""
+    try:
         array = decoding.decode(body, kind, serving.host.image_size, serving.preprocess)
         batch = serving.host.check(array)
         outputs, rows = await serving.infer(batch)
     except PayloadError as exc:
-        return error_response(str(exc), exc.status, headers)
+        return error_response(f"{prefix}{exc}", exc.status, headers)
     except IrkitError as exc:
-        log.error("invocation failed: %s", exc)
-        return error_response(str(exc), 500, headers)
+        logger.error("invocation%s failed: %s", f" of {model}" if model is not None else "", exc)
+        return error_response(f"{prefix}{exc}", 500, headers)
+    finally:
+        if done is not None:
+            done()
     serving.requests += 1
     headers[BATCH_ROWS_HEADER] = str(rows)
     return json_response(predictions_body(outputs), headers=headers)
+
+
+async def invocations(request: Request) -> Response:
+    serving: Serving = request.app.state.serving
+    headers = {WORKER_HEADER: str(os.getpid())}
+    if serving.host is None:
+        return error_response("the model is still loading", 503, headers)
+    payload = await read_payload(request, headers)
+    if isinstance(payload, Response):
+        return payload
+    return await predict(serving, *payload, headers)
 
 
 async def ping(request: Request) -> Response:
