@@ -175,7 +175,8 @@ def build_result(
             "price_is_estimate": outcome.get("price_is_estimate"),
             "max_invocations_ci": outcome.get("max_invocations_ci"),
             "stable": outcome.get("stable"),
-            "knee": ({"users": outcome.get("knee_users"), "reason": outcome.get("plateau_reason")}
+            "knee": ({"users": outcome.get("knee_users"), "reason": outcome.get("plateau_reason"),
+                      **(outcome.get("knee_detail") or {})}
                      if outcome.get("knee_users") is not None else None),
             "generator": outcome.get("generator"),
             "warnings": outcome.get("warnings") or [],

@@ -95,7 +95,8 @@ class ConfigOutcome:
     endpoint_name: str | None = None
     max_invocations_ci: list[int] | None = None  # [lo, hi] req/min, 95%
     stable: bool | None = None  # every level up to the SLO settled (None: no windows to tell)
-    knee_users: int | None = None  # the users of the step MaxInvocations and ModelLatency were read at
+    knee_users: int | None = None  # the users of the knee: where throughput levels off
+    knee_detail: dict[str, Any] | None = None  # {"best_users", "confirmed", "latency_users"} (knee.Plateau)
     generator: dict[str, Any] | None = None  # {"cpu_percent", "shares_server_cores", "cores"}
     warnings: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -222,6 +223,9 @@ def read_knee(outcome: ConfigOutcome, settings: LoadSettings, search: Any = None
     outcome.plateau_reason = found.reason
     outcome.max_invocations_ci = found.ci_per_min
     outcome.knee_users = found.users
+    if found.found:
+        outcome.knee_detail = {"best_users": found.best_users, "confirmed": found.confirmed,
+                               "latency_users": found.latency_users}
     outcome.stable = _stable(outcome.steps, found.step_index, settings, search is not None)
     outcome.generator = generator_record(outcome.steps, settings)
     if found.found:

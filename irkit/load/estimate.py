@@ -104,6 +104,27 @@ def level_estimate(index: int, step: dict[str, Any]) -> LevelEstimate:
                          None if stable is None else bool(stable))
 
 
+def merge_steps(steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One level measured more than once (a knee search re-measures its best level): one STEP.
+
+    Windows, requests and errors add up; ``rps`` is completion-weighted over both; ``stable`` holds
+    only if every measurement settled. The latency figures stay the first measurement's (exact
+    percentiles cannot be added from two summaries), and ``measurements`` says how many there were.
+    """
+    if len(steps) == 1:
+        return steps[0]
+    merged = dict(steps[0])
+    merged["windows"] = [w for s in steps for w in s.get("windows") or []]
+    merged["requests"] = sum(int(s.get("requests") or 0) for s in steps)
+    merged["errors"] = sum(int(s.get("errors") or 0) for s in steps)
+    span = sum(int(s.get("requests") or 0) / float(s["rps"]) for s in steps if s.get("rps"))
+    merged["rps"] = round(merged["requests"] / span, 3) if span > 0 else 0.0
+    flags = [s.get("stable") for s in steps if s.get("stable") is not None]
+    merged["stable"] = all(flags) if flags else None
+    merged["measurements"] = len(steps)
+    return merged
+
+
 def told_apart(a: LevelEstimate, b: LevelEstimate) -> bool:
     """True when ``a`` and ``b`` measurably differ in throughput (see the module docstring)."""
     top = max(a.mean, b.mean)

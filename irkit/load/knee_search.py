@@ -13,6 +13,12 @@ binary search), perf_analyzer's ``--binary-search`` and MLPerf LoadGen's FindPea
 3. **Knee bisection**: among the levels inside the SLO, between the lowest level whose throughput
    cannot be told apart from the best (estimate.py) and the level below it, until they are one user
    apart: the knee.
+4. **Confirmation**: the best level inside the SLO is measured once more, and MaxInvocations is the
+   mean over both measurements' windows (knee.py rule 4). The best of several noisy levels is
+   chosen *because* it read high; an independent second measurement of it is not, so the estimate
+   loses that bias and its interval gets twice the windows (LoadGen's FindPeakPerformance also ends
+   on a confirming run). At most ``CONFIRMATIONS`` re-measures: only if another level then reads
+   measurably higher than the confirmed one (knee.confirmed_level) is that one confirmed too.
 
 :class:`KneeSearch` is the pure controller: ``next_users(steps)`` is a function of the level STEPs
 measured so far (in any order), so it is tested against a simulated server. :class:`KneeDriver`
@@ -37,10 +43,12 @@ from irkit.load.knee import (
     REASON_NOT_SATURATED,
     Plateau,
     breaks_slo,
+    confirmed_level,
     find_plateau,
 )
 
 GROWTH = 0.05  # a doubling must raise throughput by more than this to go on
+CONFIRMATIONS = 2  # re-measures of the best level, at most
 DEFAULT_MAX_USERS = 64
 
 
@@ -77,7 +85,7 @@ class KneeSettings:
     def bound_s(self) -> float:
         """A generous bound on a whole search: doubling and both bisections, each level at its cap."""
         doublings = max(1, int(self.max_users - 1).bit_length() + 1)
-        return 3 * doublings * (self.max_level_seconds + 2.0)
+        return (3 * doublings + CONFIRMATIONS) * (self.max_level_seconds + 2.0)
 
 
 class KneeSearch:
@@ -95,7 +103,11 @@ class KneeSearch:
 
     @staticmethod
     def _levels(steps: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-        return {int(s["users"]): s for s in steps}  # a level measured twice: the later one counts
+        """One STEP per users value; a level measured twice is merged (estimate.merge_steps)."""
+        grouped: dict[int, list[dict[str, Any]]] = {}
+        for step in steps:
+            grouped.setdefault(int(step["users"]), []).append(step)
+        return {users: estimate.merge_steps(group) for users, group in grouped.items()}
 
     def _doubling(self, levels: dict[int, dict[str, Any]]) -> tuple[int | None, str]:
         """(the next power to measure, or None; why the doubling stopped)."""
@@ -118,8 +130,33 @@ class KneeSearch:
             users = min(users * 2, self.settings.max_users)
 
     def next_users(self, steps: Sequence[dict[str, Any]]) -> int | None:
-        """The concurrency to measure next, or None when the knee is found."""
+        """The concurrency to measure next, or None when the knee is found and its best level confirmed."""
         levels = self._levels(steps)
+        searching = self._search_next(levels)
+        if searching is not None:
+            return searching
+        return self._confirm_next(steps, levels)
+
+    def _confirm_next(self, steps: Sequence[dict[str, Any]], levels: dict[int, dict[str, Any]]) -> int | None:
+        """The best level inside the SLO, to measure again, while it has one measurement (rule 4)."""
+        repeats = len(steps) - len(levels)
+        if repeats >= CONFIRMATIONS or self.reason(steps) in ("", REASON_NO_DATA):
+            return None
+        inside: list[int] = []
+        for users in sorted(levels):
+            if self._broken(levels[users]):
+                break
+            inside.append(users)
+        if not inside:
+            return None
+        ests = [estimate.level_estimate(i, levels[u]) for i, u in enumerate(inside)]
+        if confirmed_level(ests, {i: levels[u] for i, u in enumerate(inside)}) is not None:
+            return None
+        best = estimate.best_level(ests)
+        return None if best is None else best.users
+
+    def _search_next(self, levels: dict[int, dict[str, Any]]) -> int | None:
+        """Steps 1-3: the next level of the doubling or a bisection, or None when they are done."""
         nxt, reason = self._doubling(levels)
         if nxt is not None:
             return nxt
@@ -152,7 +189,8 @@ class KneeSearch:
         reason = self.reason(steps)
         if found.found and reason and reason != REASON_NO_DATA:
             return Plateau(found.step_index, found.max_invocations, found.level_rps, found.model_latency_ms,
-                           reason, found.ci_per_min, found.stable, found.users)
+                           reason, found.ci_per_min, found.stable, found.users, found.best_users, found.confirmed,
+                           found.latency_users)
         return found
 
 
@@ -234,6 +272,8 @@ class KneeDriver:
             settled = [t for t in self.ticks if t.get("settled", True)]
             counted = [windows.window_from_ticks(settled)] if settled else []
         step: dict[str, Any] = {"step": len(self.steps), "level": self.level, "users": self.users}
+        if any(int(s["users"]) == self.users for s in self.steps):
+            step["confirm"] = True  # a second measurement of the best level (rule 4)
         step.update(windows.window_summary(counted))
         if not counted:
             step["start_s"] = float(self.ticks[0]["start_s"]) if self.ticks else 0.0

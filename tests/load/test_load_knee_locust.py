@@ -39,6 +39,8 @@ def test_knee_search_finds_the_capacity_and_reads_latency_at_the_knee(payload, m
     assert found.max_invocations == pytest.approx(server.capacity_rps * 60, rel=0.1)
     lo, hi = found.ci_per_min
     assert lo <= found.max_invocations <= hi
+    assert steps[-1].get("confirm") is True and found.confirmed  # the best level, measured twice
+    assert steps[-1]["users"] == found.best_users
     queued = next(s for s in steps if s["users"] == 4)
     assert found.model_latency_ms < queued["p50_ms"]  # read at the knee, not where 4 users only queue
     for step in steps:

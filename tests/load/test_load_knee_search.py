@@ -35,42 +35,45 @@ def search(sim: SimServer, settings: KneeSettings = FAST, **kwargs):
 def test_finds_the_knee_of_a_saturating_server_and_reads_latency_there():
     sim = SimServer(slots=3, service_ms=20, overhead_ms=0.2, noise=0.01)
     driver, found, seconds = search(sim)
-    assert sim.measured == [1, 2, 4, 8, 3]  # doubling, then one bisection step between 2 and 4
+    # doubling, one bisection step between 2 and 4, then the best level (4) measured again
+    assert sim.measured == [1, 2, 4, 8, 3, 4]
+    assert driver.steps[-1]["confirm"] is True and not any(s.get("confirm") for s in driver.steps[:-1])
     assert found.reason == knee.REASON_LEVELLED and found.users == 3
-    assert found.max_invocations == pytest.approx(sim.rps(3) * 60, rel=0.02)
+    assert found.best_users == 4 and found.confirmed is True
+    assert found.max_invocations == pytest.approx(sim.capacity_rps * 60, rel=0.02)
     lo, hi = found.ci_per_min
-    assert lo <= sim.rps(3) * 60 <= hi and hi - lo < 0.1 * found.max_invocations
+    assert lo <= sim.capacity_rps * 60 <= hi and hi - lo < 0.1 * found.max_invocations
     assert found.model_latency_ms == pytest.approx(sim.latency_ms(3) * 1.1, rel=0.02)  # p95, not 8 users' queue
     assert found.stable is True and all(s["stable"] for s in driver.steps)
-    assert seconds < 5 * 7  # each level takes its five 1 s windows (and a ramp tick)
+    assert seconds < 6 * 7  # each level takes its five 1 s windows (and a ramp tick)
 
 
 def test_the_highest_level_inside_the_latency_slo():
     sim = SimServer(slots=2, service_ms=20, overhead_ms=0.2, noise=0.01)
     _, found, _ = search(sim, threshold_ms=30)  # p95 = 1.1 x latency: 4 users (44 ms) and 3 (33 ms) break it
-    assert sim.measured == [1, 2, 4, 3]
-    assert found.reason == knee.REASON_THRESHOLD and found.users == 2
+    assert sim.measured == [1, 2, 4, 3, 2]  # ... and 2 again, the best level inside the SLO
+    assert found.reason == knee.REASON_THRESHOLD and found.users == 2 and found.confirmed
     assert found.max_invocations == pytest.approx(sim.rps(2) * 60, rel=0.02)
 
 
 def test_errors_end_the_doubling_and_bisection_finds_the_edge():
     sim = SimServer(slots=8, service_ms=20, overhead_ms=0.2, noise=0.01, errors_from=6)
     _, found, _ = search(sim)
-    assert sim.measured == [1, 2, 4, 8, 6, 5]
+    assert sim.measured == [1, 2, 4, 8, 6, 5, 5]
     assert found.reason == knee.REASON_ERRORS and found.users == 5
 
 
 def test_still_growing_at_max_users_is_a_lower_bound():
     sim = SimServer(slots=16, service_ms=20, noise=0.01)
     _, found, _ = search(sim, KneeSettings(max_users=6, window_seconds=1.0, max_level_seconds=8.0))
-    assert sim.measured == [1, 2, 4, 6]
+    assert sim.measured == [1, 2, 4, 6, 6]  # a lower bound, and a confirmed one
     assert found.reason == knee.REASON_NOT_SATURATED and found.users == 6
 
 
 def test_max_invocations_stops_the_search():
     sim = SimServer(slots=16, service_ms=20, noise=0.01)
     _, found, _ = search(sim, max_invocations=int(sim.rps(4) * 60 * 0.95))
-    assert sim.measured == [1, 2, 4, 3]
+    assert sim.measured == [1, 2, 4, 3, 4]
     assert found.reason == knee.REASON_MAX_INVOCATIONS
 
 
@@ -98,6 +101,7 @@ def test_next_users_depends_only_on_what_was_measured():
     controller = KneeSearch(FAST)
     assert controller.next_users(steps) is None and controller.next_users(shuffled) is None
     assert controller.next_users(steps[:3]) == 8 and controller.next_users(steps[:4]) == 3
+    assert controller.next_users(steps[:5]) == 4  # the search is done: confirm the best level
 
 
 def test_settings_from_a_mapping_or_none():
@@ -105,3 +109,33 @@ def test_settings_from_a_mapping_or_none():
     given = KneeSettings.from_value({"max_users": 8, "window_seconds": 1.5})
     assert given.max_users == 8 and given.window_seconds == 1.5 and given.min_requests == KneeSettings().min_requests
     assert given.rule().window_seconds == 1.5
+
+
+def _level(users, rates, p95=100.0, **extra):
+    return {"users": users, "rps": sum(rates) / len(rates), "requests": 100, "errors": 0, "p95_ms": p95,
+            "stable": True, "windows": [{"rps": r} for r in rates], **extra}
+
+
+def test_a_confirmed_level_loses_the_lucky_reading_and_stays_chosen():
+    # 4 users read 3% high once; its second measurement reads like 2 and 3: MaxInvocations is 4's
+    # mean over both (not the lucky first reading), and 3's slightly higher single reading is noise
+    steps = [_level(1, [6.0, 6.1, 5.9]), _level(2, [9.9, 10.0, 10.1]), _level(4, [10.3, 10.35, 10.25]),
+             _level(3, [10.1, 10.15, 10.05]), _level(4, [9.95, 10.0, 10.05], confirm=True)]
+    controller = KneeSearch(FAST)
+    assert controller.next_users(steps) is None
+    found = controller.plateau(steps)
+    assert found.confirmed and found.best_users == 4 and found.users == 2
+    assert found.max_invocations == round((10.3 + 10.0) / 2 * 60)
+    lo, hi = found.ci_per_min
+    assert lo < found.max_invocations < hi
+
+
+def test_a_level_measurably_above_the_confirmed_one_is_confirmed_too():
+    steps = [_level(1, [6.0, 6.1, 5.9]), _level(2, [9.0, 9.1, 8.9]), _level(4, [9.5, 9.55, 9.45]),
+             _level(3, [9.2, 9.3, 9.1]), _level(4, [6.8, 6.85, 6.75], confirm=True)]
+    controller = KneeSearch(FAST)
+    assert controller.next_users(steps) == 3  # 3 now reads > 10% above 4's merged mean
+    steps.append(_level(3, [9.25, 9.2, 9.3], confirm=True))
+    assert controller.next_users(steps) is None  # two re-measures at most
+    found = controller.plateau(steps)
+    assert found.confirmed and found.best_users == 3

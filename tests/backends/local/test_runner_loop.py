@@ -198,7 +198,9 @@ def test_a_spec_without_traffic_runs_the_knee_search(payload_tarball):
     load = capacity_load(capacity_rps=50.0, rps_per_user=20.0)
     outcome = runner.run_config(spec.configurations()[0], "m", settings, server_factory=FakeServer, load_fn=load)
     assert load.calls[0]["knee"] is not None and load.calls[0]["traffic"] is None
-    assert [s["users"] for s in outcome.steps] == [1, 2, 4, 8, 3]  # doubling until flat, then one bisection
+    # doubling until flat, one bisection, then the best level measured again
+    assert [s["users"] for s in outcome.steps][:5] == [1, 2, 4, 8, 3]
+    assert len(outcome.steps) == 6 and outcome.steps[-1]["users"] in (3, 4, 8)
     assert outcome.knee_users == 3 and outcome.max_invocations == 50 * 60
     lo, hi = outcome.max_invocations_ci
     assert lo < 3000 < hi and outcome.stable is True
@@ -232,7 +234,9 @@ def test_the_result_carries_the_interval_stability_knee_and_generator(payload_ta
                               meta={"model_path": "m", "payload_path": str(payload_tarball)})
     result = job_run.JobRun(store, job_id, server_factory=FakeServer, load_fn=capacity_load()).run()
     config = result["irkit"]["configs"][0]
-    assert config["knee"] == {"users": 3, "reason": "levelled"}
+    knee = config["knee"]
+    assert knee["users"] == 3 and knee["reason"] == "levelled" and knee["confirmed"] is True
+    assert knee["best_users"] in (3, 4, 8) and 2 < knee["latency_users"] <= 3
     assert config["max_invocations_ci"][0] < result["InferenceRecommendations"][0]["Metrics"]["MaxInvocations"]
     assert config["stable"] is True
     assert set(config["generator"]) == {"cpu_percent", "shares_server_cores", "cores"}

@@ -109,7 +109,7 @@ def test_a_knee_search_keeps_per_model_figures_per_level(payload):
     search = KneeSearch(KneeSettings(max_users=2, window_seconds=1, min_requests=10, max_level_seconds=4))
     with MmeStub(MODELS, max_loaded=3, load_ms=10, service_ms=5) as stub:
         result = _run(stub.url, payload, tm, None, knee=search)
-    assert [s["users"] for s in result.steps] == [1, 2]
+    assert [s["users"] for s in result.steps] == [1, 2, 2]  # 2 is still growing: a confirmed lower bound
     for step in result.steps:
         entries = step["per_model"]
         assert {e["model"] for e in entries} == set(MODELS)
