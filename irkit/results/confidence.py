@@ -2,7 +2,8 @@
 
 The local backend's measurement engine (``irkit.load``) writes, per configuration in ``irkit.configs``:
 ``max_invocations_ci: [lo, hi]`` (req/min, 95%), ``stable`` (every load level settled), ``generator:
-{cpu_percent, shares_server_cores, cores}`` and ``knee: {users, reason}``; and per STEP ``windows``,
+{cpu_percent, shares_server_cores, cores}`` and ``knee: {users, reason, best_users, confirmed,
+latency_users}``; and per STEP ``windows``,
 ``stable``, ``generator_cpu`` and, in open loop, ``target_rps``, ``achieved_rps``, ``late``,
 ``dropped``. This module turns those into frame columns and text. A result without them (an older
 local result, a SageMaker job) gives NaN/NA, and every view then shows the bare number as before.
@@ -30,7 +31,7 @@ COST_PER_INFERENCE_HI = "cost_per_inference_hi"
 STABLE = "stable"  # True: every load level settled; False: one never did; NA: not known
 GENERATOR_CPU = "generator_cpu"  # the load generator's CPU use, % of one core (steps: per level)
 SHARES_SERVER_CORES = "shares_server_cores"  # True when the generator ran on the server's cores
-KNEE_USERS = "knee_users"  # the concurrency where MaxInvocations and ModelLatency were read
+KNEE_USERS = "knee_users"  # the knee: the lowest concurrency at the best's throughput (load/knee.py)
 QUALITY_COLUMNS = (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI, COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI,
                    STABLE, GENERATOR_CPU, SHARES_SERVER_CORES, KNEE_USERS)
 # ---- steps_frame() columns (STABLE and GENERATOR_CPU as above) -------------------------------
