@@ -10,8 +10,11 @@ other ranked row:
 - the pair is *tied within measurement noise* when both rows have an interval on that metric and
   the intervals overlap (latency has no interval, so a lead on latency is never a tie);
 - the recommendation and the rows tied with it are then ordered by what separates them: the score
-  counted over the metrics whose intervals do not overlap (latency, usually). When nothing
-  separates them the original order stays, and the note says either will do.
+  counted over the metrics whose intervals do not overlap (latency, usually). ModelLatency has no
+  interval; two latencies less than ``LATENCY_NOISE`` (10%, the tolerance within which a level's
+  windows must agree to count as settled) apart separate nothing either. When nothing separates
+  them they are listed cheaper first (CostPerHour, an exact price), then by name: the same order in
+  every run, where point estimates inside the noise would flip it. The note says either will do.
 
 Each tie is a ``Tie`` with a sentence (``Tie.text()``); nothing flips silently.
 """
@@ -29,11 +32,12 @@ from irkit.results.confidence import (
     MAX_INVOCATIONS_LO,
 )
 from irkit.results.frame import CONFIG, short_label
-from irkit.results.metrics import COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS, metric
+from irkit.results.metrics import COST_PER_HOUR, COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS, metric
 
 if TYPE_CHECKING:
     import pandas as pd
 
+LATENCY_NOISE = 0.10  # latencies closer than this (relative) do not separate tied rows
 TIED = "tied"  # ranked frame column: True on the recommendation and each row tied with it
 TIES_ATTR = "ties"  # ranked.attrs key holding the list of Tie
 
@@ -76,7 +80,8 @@ class Tie:
             spans = f" (95% intervals {span(a_lo, a_hi)} and {span(b_lo, b_hi)}{unit} overlap)"
         head = f"{pick} and {other} are tied within measurement noise on {metrics}{spans}"
         if not self.separated_by:
-            return f"{head}; nothing else measured separates them, so either will do ({pick} is listed first)."
+            return (f"{head}; nothing else measured separates them beyond noise, so either will do ({pick} is "
+                    "listed first: the cheaper, or by name at the same price).")
         parts = []
         for column in self.separated_by:
             template, factor = _VALUE_FORMATS.get(column, ("{:,.4g}", 1.0))
@@ -112,6 +117,27 @@ def tied_metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> set[str]:
     return out
 
 
+def _number(row: Mapping[str, Any], column: str) -> float | None:
+    try:
+        value = float(row.get(column))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if value != value else value
+
+
+def latency_close(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Both rows have a ModelLatency and the two are less than ``LATENCY_NOISE`` apart."""
+    la, lb = _number(a, MODEL_LATENCY_MS), _number(b, MODEL_LATENCY_MS)
+    if la is None or lb is None or max(la, lb) <= 0:
+        return False
+    return abs(la - lb) <= LATENCY_NOISE * max(la, lb)
+
+
+def noise_metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> set[str]:
+    """The objectives that cannot separate ``a`` and ``b``: overlapping intervals, close latencies."""
+    return tied_metrics(a, b) | ({MODEL_LATENCY_MS} if latency_close(a, b) else set())
+
+
 def _contributions(ga: Mapping[str, float], gb: Mapping[str, float], weights: Mapping[str, int]) -> dict[str, float]:
     """Each objective's share of a's score lead over b (importance x goodness difference)."""
     return {m: w * (float(ga[m]) - float(gb[m])) for m, w in weights.items()}
@@ -139,11 +165,17 @@ def resolve(ranked: pd.DataFrame, goodness: pd.DataFrame, weights: Mapping[str, 
     if len(group) == 1:
         return out
     noisy = set().union(*(tied_metrics(records[0], records[j]) for j in group[1:]))
+    if all(latency_close(records[i], records[j]) for i in group for j in group):
+        noisy.add(MODEL_LATENCY_MS)
 
     def robust(i: int) -> float:
-        return sum(w * float(good[i][m]) for m, w in weights.items() if m not in noisy)
+        return round(sum(w * float(good[i][m]) for m, w in weights.items() if m not in noisy), 9)
 
-    ordered = sorted(group, key=lambda i: (-robust(i), i))
+    def price(i: int) -> float:
+        value = _number(records[i], COST_PER_HOUR)
+        return float("inf") if value is None else value
+
+    ordered = sorted(group, key=lambda i: (-robust(i), price(i), str(records[i][CONFIG])))
     positions = list(range(len(records)))
     for slot, row in zip(sorted(group), ordered, strict=True):
         positions[slot] = row
@@ -161,11 +193,11 @@ def _tie(records: Sequence[Mapping[str, Any]], good: Sequence[Mapping[str, float
          pick: int, other: int, *, reordered: bool) -> Tie:
     a, b = records[pick], records[other]
     shares = _contributions(good[pick], good[other], weights)
-    on = tied_metrics(a, b)
-    tied_on = tuple(sorted(on, key=lambda m: -abs(shares[m])))
+    on = noise_metrics(a, b)
+    tied_on = tuple(sorted(on, key=lambda m: -abs(shares.get(m, 0.0))))
     separated = tuple(m for m in sorted(weights, key=lambda m: (-weights[m], m))
                       if m not in on and abs(shares[m]) > 1e-12)
-    spans = {m: (_interval(a, m), _interval(b, m)) for m in tied_on}
+    spans = {m: (_interval(a, m), _interval(b, m)) for m in tied_on if m in INTERVALS}
     return Tie(str(a[CONFIG]), str(b[CONFIG]), tied_on, separated,
                {m: (float(a[m]), float(b[m])) for m in separated}, spans, reordered)
 

@@ -113,10 +113,10 @@ def test_overlapping_intervals_on_the_deciding_metric_are_a_tie_and_latency_deci
     (tie,) = ties_of(ranked)
     assert (tie.pick, tie.other, tie.reordered) == (C11, C12, True)
     assert set(tie.tied_on) == {R.COST_PER_INFERENCE, R.MAX_INVOCATIONS}
-    assert tie.separated_by == (R.MODEL_LATENCY_MS,) and tie.values[R.MODEL_LATENCY_MS] == (108.0, 118.0)
+    assert tie.separated_by == (R.MODEL_LATENCY_MS,) and tie.values[R.MODEL_LATENCY_MS] == (108.0, 121.0)
     (note,) = tie_notes(ranked)
     assert "tied within measurement noise" in note and "541-575 and 540-592 req/min" in note
-    assert "lower model latency (108 ms vs 118 ms)" in note and "point estimates alone ranked" in note
+    assert "lower model latency (108 ms vs 121 ms)" in note and "point estimates alone ranked" in note
 
 
 def test_no_interval_or_no_overlap_ranks_as_before(measured_result):
@@ -137,14 +137,25 @@ def test_a_lead_on_latency_is_never_a_noise_tie(measured_result):
     assert ranked[R.CONFIG].iloc[0] == C11 and tie_notes(ranked) == [] and not ranked[TIED].any()
 
 
-def test_nothing_separates_them_keeps_the_order_and_says_so(measured_result):
-    same = copy.deepcopy(measured_result)
-    for rec in same["InferenceRecommendations"][:2]:  # the two local.cpu1 configs
-        rec["Metrics"]["ModelLatency"] = 120
-    ranked = recommend(R.to_frame(same))
-    assert list(ranked[R.CONFIG][:2]) == [C12, C11]  # the point estimates' order stays
-    (tie,) = [t for t in ties_of(ranked) if t.other == C11]
-    assert tie.separated_by == () and not tie.reordered and "either will do" in tie.text()
+def test_nothing_separates_them_lists_the_cheaper_then_by_name_and_says_so(measured_result):
+    for latencies in ((120, 120), (124, 116), (116, 124)):  # equal, or within 10%: latency is noise too
+        same = copy.deepcopy(measured_result)
+        for rec, latency in zip(same["InferenceRecommendations"][:2], latencies, strict=True):  # local.cpu1
+            rec["Metrics"]["ModelLatency"] = latency
+        ranked = recommend(R.to_frame(same))
+        # the same order whichever way the noise fell: same price, so by name (OMP 1 first)
+        assert list(ranked[R.CONFIG][:2]) == [C11, C12]
+        (tie,) = [t for t in ties_of(ranked) if t.other == C12]
+        assert tie.separated_by == () and R.MODEL_LATENCY_MS in tie.tied_on
+        assert "either will do" in tie.text() and "the cheaper, or by name" in tie.text()
+
+
+def test_latencies_within_ten_percent_separate_nothing():
+    from irkit.results.ties import latency_close
+
+    assert latency_close({R.MODEL_LATENCY_MS: 108}, {R.MODEL_LATENCY_MS: 118})
+    assert not latency_close({R.MODEL_LATENCY_MS: 108}, {R.MODEL_LATENCY_MS: 121})
+    assert not latency_close({R.MODEL_LATENCY_MS: None}, {R.MODEL_LATENCY_MS: 128})
 
 
 def test_cost_tie_across_prices_shows_cost_intervals(measured_result):

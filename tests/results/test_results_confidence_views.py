@@ -100,7 +100,7 @@ def test_report_shows_interval_ties_and_warnings(measured_result, sagemaker_resu
     page = report.render_html(measured_result)
     body = page[page.index("<body><h1>"):]
     assert "(95% interval 541\u2013575)" in body  # the card
-    assert "tied within measurement noise" in body and "lower model latency (108 ms vs 118 ms)" in body
+    assert "tied within measurement noise" in body and "lower model latency (108 ms vs 121 ms)" in body
     assert "max invocations 95% interval (requests/min)" in body and "<td>541-575</td>" in body
     assert "<td class='flag'>unstable; generator on server cores (38% CPU)</td>" in body
     assert "tied with #2" in body and "tied with #1" in body
