@@ -32,7 +32,13 @@ from irkit.results.confidence import (
     MAX_INVOCATIONS_LO,
 )
 from irkit.results.frame import CONFIG, short_label
-from irkit.results.metrics import COST_PER_HOUR, COST_PER_INFERENCE, MAX_INVOCATIONS, MODEL_LATENCY_MS, metric
+from irkit.results.metrics import (
+    COST_PER_HOUR,
+    COST_PER_INFERENCE,
+    MAX_INVOCATIONS,
+    MODEL_LATENCY_MS,
+    metric,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
