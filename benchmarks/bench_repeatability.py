@@ -154,8 +154,11 @@ def table(scenario: str, figures: dict[str, Any]) -> str:
 def report(figures: dict[str, Any]) -> str:
     """The markdown of a run (what ``run.py --record`` writes to RESULTS.md)."""
     parts = [table(s, figures[s]) for s in ("quiet", "hog") if s in figures]
-    verdict = (f"quiet: within {GOAL_QUIET:.0%}, same pick, intervals hold: "
-               f"{'met' if figures['quiet']['meets_goal'] else 'NOT met'}")
+    quiet = figures["quiet"]
+    parts_met = [("every MaxInvocations within " + f"{GOAL_QUIET:.0%}", quiet["worst_spread"] <= GOAL_QUIET),
+                 ("the same recommendation", quiet["same_recommendation"]),
+                 ("every interval holds the other run's value", quiet["all_intervals_hold"])]
+    verdict = "quiet: " + ", ".join(f"{what}: {'met' if ok else 'NOT met'}" for what, ok in parts_met)
     if "hog" in figures:
         verdict += (f"; hog on core {figures['hog']['hog_core']}: within {GOAL_HOG:.0%} or flagged unstable: "
                     f"{'met' if figures['hog']['meets_goal'] else 'NOT met'}")
