@@ -284,7 +284,8 @@ def measure_server(name: str, model: Path, payload: Path, body: Path, content_ty
             runs.append(irkit_measure(url, spec, payload, gen_cores, workdir, home))
             run = runs[-1]
             print(f"  irkit run {i + 1}: MaxInvocations {run['max_invocations']}/min {run['max_invocations_ci'] or ''}, "
-                  f"ModelLatency {run['model_latency_ms']} ms, stable {run['stable']}, generator {run['generator']}, "
+                  f"ModelLatency {run['model_latency_ms']} ms, knee {run['knee']}, stable {run['stable']}, "
+                  f"generator {run['generator']}, "
                   f"{run['wall_s']:.0f} s", flush=True)
     return {"instance_type": instance_type, "server_cores": server_cores, "generator_cores": gen_cores,
             "generators_share_server_cores": shares, "env": env, "wrk": sweep, "irkit": runs,
