@@ -1,12 +1,11 @@
-"""Fixtures for the fault tests (helpers: faults_helpers.py)."""
+"""Fixtures for the fault tests (helpers: faults_helpers.py, ../helpers_process.py)."""
 
 from __future__ import annotations
 
 import uuid
 
-import psutil
 import pytest
-from faults_helpers import MARK_ENV, marked
+from helpers_process import MARK_ENV, kill_marked
 
 
 @pytest.fixture
@@ -15,8 +14,4 @@ def mark(monkeypatch):
     value = uuid.uuid4().hex
     monkeypatch.setenv(MARK_ENV, value)
     yield value
-    for process in marked(value):
-        try:
-            process.kill()
-        except psutil.Error:
-            pass
+    kill_marked(value)

@@ -1,4 +1,4 @@
-"""Helpers for the fault tests: real irkit processes, found again by a mark in their environment.
+"""Helpers for the fault tests: real irkit processes (found again by their mark: tests/helpers_process.py).
 
 (Not named conftest: several test folders have one, and ``from conftest import`` gets whichever came first.)
 """
@@ -11,43 +11,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import psutil
-
-MARK_ENV = "IRKIT_TEST_FAULTS_MARK"  # every process a test starts inherits it (servers, Locust, kernels)
-
-
-def marked(mark: str) -> list[psutil.Process]:
-    """Live processes (zombies excluded) whose environment carries ``mark``."""
-    found = []
-    for process in psutil.process_iter(["pid"]):
-        try:
-            if process.environ().get(MARK_ENV) == mark and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(process)
-        except (psutil.Error, OSError):
-            continue
-    return found
-
-
-def describe(processes: list[psutil.Process]) -> list[str]:
-    out = []
-    for process in processes:
-        try:
-            out.append(f"{process.pid}: {' '.join(process.cmdline())[:160]}")
-        except psutil.Error:
-            continue
-    return out
-
-
-def wait_gone(mark: str, timeout_s: float) -> list[psutil.Process]:
-    """Wait until no marked process is left; returns what is still there after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        left = marked(mark)
-        if not left:
-            return []
-        time.sleep(0.2)
-    return marked(mark)
 
 
 def wait_for(predicate, timeout_s: float = 60.0, every_s: float = 0.2, what: str = "condition"):

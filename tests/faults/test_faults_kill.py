@@ -13,7 +13,8 @@ import signal
 import psutil
 import pytest
 import yaml
-from faults_helpers import Cli, describe, marked, run_cli, wait_for, wait_gone
+from faults_helpers import Cli, run_cli, wait_for
+from helpers_process import describe, marked, wait_gone
 
 from irkit import states
 from irkit.store import Store

@@ -9,7 +9,8 @@ import urllib.request
 
 import pytest
 import yaml
-from faults_helpers import Cli, describe, free_port, marked, wait_for, wait_gone, write_notebook
+from faults_helpers import Cli, free_port, wait_for, write_notebook
+from helpers_process import describe, marked, wait_gone
 
 from irkit import states
 from irkit.store import Store

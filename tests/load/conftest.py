@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from load_helpers import MARK_ENV
+from helpers_process import MARK_ENV
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 import psutil
 import pytest
-from load_helpers import marked_processes, wait_until_gone
+from helpers_process import marked, wait_gone
 
 from irkit.load.generator import run_load
 from irkit.load.knee_search import KneeSearch, KneeSettings
@@ -46,7 +46,7 @@ def test_knee_search_finds_the_capacity_and_reads_latency_at_the_knee(payload, m
     for step in steps:
         assert step["windows"] and all(w["requests"] >= 10 for w in step["windows"])
         assert isinstance(step["stable"], bool) and step["generator_cpu"] is not None
-    assert not marked_processes(mark)
+    assert not marked(mark)
 
 
 def test_the_generator_is_pinned_to_the_cores_it_is_given(payload, mark):
@@ -55,7 +55,7 @@ def test_the_generator_is_pinned_to_the_cores_it_is_given(payload, mark):
     affinities = []
 
     def look(step):
-        for process in marked_processes(mark):
+        for process in marked(mark):
             try:
                 affinities.append(process.cpu_affinity())
             except psutil.Error:
@@ -65,7 +65,7 @@ def test_the_generator_is_pinned_to_the_cores_it_is_given(payload, mark):
     with CapacityServer(slots=2, service_ms=10) as server:
         run_load(server.url, payload, "application/json", traffic, cpus=mine, on_step=look)
     assert affinities and all(a == mine for a in affinities)
-    assert not wait_until_gone(mark, 5)
+    assert not wait_gone(mark, 5)
 
 
 def test_stairs_steps_carry_windows_and_stability(payload, mark):
@@ -99,4 +99,4 @@ def test_knee_search_with_workers_merges_their_ticks(payload, mark):
     assert found.max_invocations == pytest.approx(server.capacity_rps * 60, rel=0.1)
     # 2 users: one on each worker; only both workers' ticks added up reach the capacity
     assert result.steps[1]["rps"] == pytest.approx(server.capacity_rps, rel=0.15)
-    assert not wait_until_gone(mark, 5)
+    assert not wait_gone(mark, 5)

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from load_helpers import marked_processes, wait_until_gone
+from helpers_process import marked, wait_gone
 
 from irkit.errors import BackendError
 from irkit.load.generator import run_load
@@ -39,7 +39,7 @@ def test_stairs_against_a_known_capacity(payload, mark):
     assert steps[2]["goodput_rps"] < steps[2]["rps"]  # queued requests miss the 30 ms threshold
     assert all(s["errors"] == 0 for s in steps)
     assert sum(s["requests"] for s in steps) <= server.served
-    assert not marked_processes(mark)
+    assert not marked(mark)
 
 
 def test_phases_are_reported_in_windows(payload, mark):
@@ -75,7 +75,7 @@ def test_two_workers_merge_their_histograms(payload, mark):
     assert merged > 0.8 * served  # every worker's requests reach the master's steps
     assert result.steps[1]["rps"] == pytest.approx(server.capacity_rps, rel=0.15)
     assert result.steps[1]["p50_ms"] == pytest.approx(40, abs=6)  # 4 users on 2 slots: wait one turn
-    assert not wait_until_gone(mark, 5)
+    assert not wait_gone(mark, 5)
 
 
 def test_stop_event_ends_the_run_and_reaps_locust(payload, mark):
@@ -87,7 +87,7 @@ def test_stop_event_ends_the_run_and_reaps_locust(payload, mark):
         took = time.monotonic() - started
     assert result.stopped_early and len(result.steps) == 1
     assert took < 12  # 20 s of traffic cut after the first step
-    assert not marked_processes(mark)
+    assert not marked(mark)
 
 
 def test_on_step_returning_false_stops(payload, mark):
@@ -95,7 +95,7 @@ def test_on_step_returning_false_stops(payload, mark):
         result = run_load(server.url, payload, "application/json", stairs(2, 10, 1),
                           on_step=lambda step: False)
     assert result.stopped_early and len(result.steps) == 1
-    assert not marked_processes(mark)
+    assert not marked(mark)
 
 
 def test_unreachable_server_counts_errors(payload, mark):

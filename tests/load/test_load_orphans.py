@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from load_helpers import marked_processes, wait_until_gone
+from helpers_process import marked, wait_gone
 
 from irkit.serve.capacity import CapacityServer
 
@@ -34,10 +34,10 @@ def start_driver(url, payload, workers):
 def wait_for_locust(mark, count, timeout_s=20.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if len(marked_processes(mark)) >= count:
+        if len(marked(mark)) >= count:
             return
         time.sleep(0.2)
-    raise AssertionError(f"expected {count} marked processes, found {len(marked_processes(mark))}")
+    raise AssertionError(f"expected {count} marked processes, found {len(marked(mark))}")
 
 
 @pytest.mark.parametrize("sig, grace_s", [(signal.SIGINT, 8.0), (signal.SIGKILL, 8.0)])
@@ -49,10 +49,10 @@ def test_killed_run_leaves_no_orphans(payload, mark, sig, grace_s):
             time.sleep(1.0)
             driver.send_signal(sig)
             driver.wait(timeout=40)  # SIGTERM, 5 s grace, SIGKILL: slow only on a loaded machine
-            left = wait_until_gone(mark, grace_s)
+            left = wait_gone(mark, grace_s)
             assert not left, [p.cmdline() for p in left]
         finally:
             if driver.poll() is None:
                 driver.kill()
-            for process in marked_processes(mark):
+            for process in marked(mark):
                 process.kill()

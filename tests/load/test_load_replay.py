@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from load_helpers import marked_processes
+from helpers_process import marked
 
 from irkit.load.replay import replay_trace, summarize_replay
 from irkit.serve.capacity import CapacityServer
@@ -27,7 +27,7 @@ def test_replay_sends_the_traces_per_second_counts(payload, mark):
     assert report.totals["achieved_ratio"] == pytest.approx(1.0, abs=0.02)
     assert report.totals["dropped"] == 0 and report.held
     assert report.minutes[0]["minute"] == 0 and report.minutes[0]["held"]
-    assert not marked_processes(mark)
+    assert not marked(mark)
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ endpoint, with IR's flat_invocations: Stop ending the stairs once throughput lev
 from __future__ import annotations
 
 import pytest
-from load_helpers import marked_processes
+from helpers_process import marked
 
 from irkit.backends.local.runner import run_endpoint
 from irkit.load.drive import LoadSettings
@@ -28,4 +28,4 @@ def test_endpoint_max_invocations_and_flat_stop(payload, mark):
     # at the knee (2 users on 2 slots) latency is the 25 ms service time; a busy runner adds tens of ms,
     # so this only checks the knee was read (precision is measured in benchmarks/bench_accuracy.py)
     assert 20 <= outcome.model_latency_ms <= 60
-    assert not marked_processes(mark)
+    assert not marked(mark)
