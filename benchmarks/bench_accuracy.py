@@ -1,8 +1,9 @@
 """Measurement accuracy: irkit's load path against servers of known capacity (C slots x S ms).
 
-Goals (issue 4):
-- MaxInvocations (req/min at saturation, found by the runner's plateau finder on real Locust STAIRS)
-  within +-5% of 60 * C / S (S in seconds), for at least 3 (C, S) settings;
+Goals (issue 4, tightened by issue 13):
+- MaxInvocations (req/min at saturation) within +-1% of 60 * C / S (S in seconds), for at least 3
+  (C, S) settings, measured both ways a local job measures: the knee search (the local default:
+  doubling, bisection, the best level confirmed) and real Locust STAIRS read by the plateau finder;
 - p50 at low load (the first step, fewer users than slots) within 1 ms of S;
 - with a 1 s stall injected, the open-loop p99 shows it (>= 0.9 x the stall), where a closed loop
   with few users hides it.
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 SETTINGS = ((1, 20.0), (4, 40.0), (8, 100.0), (2, 10.0))  # (slots C, service time S ms)
-MAX_INVOCATIONS_TOLERANCE = 0.05
+MAX_INVOCATIONS_TOLERANCE = 0.01
 P50_TOLERANCE_MS = 1.0
 STALL_S = 1.0
 
@@ -56,6 +57,24 @@ def measure_capacity(slots: int, service_ms: float, payload: Path, step_s: float
     }
 
 
+def measure_knee(slots: int, service_ms: float, payload: Path, workers: int) -> dict[str, Any]:
+    """The knee search (the local default) against the same server: MaxInvocations, its interval, the levels."""
+    from irkit.load.generator import run_load
+    from irkit.load.knee_search import KneeSearch, KneeSettings
+    from irkit.serve.capacity import CapacityServer
+
+    search = KneeSearch(KneeSettings(max_users=max(4, 4 * slots), window_seconds=1.0, min_requests=10,
+                                     max_level_seconds=8.0))
+    with CapacityServer(slots, service_ms) as server:
+        result = run_load(server.url, payload, "application/json", None, knee=search, workers=workers)
+    found = search.plateau(result.steps)
+    expected = 60.0 * slots / (service_ms / 1000.0)
+    return {"knee_max_invocations": found.max_invocations, "knee_ci": found.ci_per_min,
+            "knee_error_pct": round(100 * (found.max_invocations / expected - 1), 2),
+            "knee_users": found.users, "knee_best_users": found.best_users, "knee_confirmed": found.confirmed,
+            "knee_levels": [s["users"] for s in result.steps]}
+
+
 def measure_stall(payload: Path, duration_s: float) -> dict[str, Any]:
     """A 4 x 20 ms server (200 req/s) frozen for 1 s: open loop at 100 req/s vs a closed loop of 2 users."""
     from irkit.load.generator import run_load
@@ -79,17 +98,23 @@ def measure_stall(payload: Path, duration_s: float) -> dict[str, Any]:
 
 
 def markdown(figures: dict[str, Any]) -> str:
-    lines = ["| C slots | S ms | expected req/min | MaxInvocations | error % | low-load p50 ms (users) | p50 - S ms |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| C slots | S ms | expected req/min | knee search MaxInvocations [95% CI] (levels) | error % | "
+             "STAIRS MaxInvocations | error % | low-load p50 ms (users) | p50 - S ms |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for row in figures["capacity"]:
+        ci = row.get("knee_ci")
+        span = f" [{ci[0]}-{ci[1]}]" if ci else ""
         lines.append(f"| {row['slots']} | {row['service_ms']:g} | {row['expected_max_invocations']} | "
+                     f"{row['knee_max_invocations']}{span} ({', '.join(map(str, row['knee_levels']))}) | "
+                     f"{row['knee_error_pct']:+.2f} | "
                      f"{row['max_invocations']} | {row['error_pct']:+.2f} | {row['low_load_p50_ms']:.3f} "
                      f"({row['low_load_users']}) | {row['p50_error_ms']:+.3f} |")
     stall = figures["stall"]
     lines += ["", f"1 s stall on a 4 x 20 ms server: open-loop p99 {stall['open_loop_p99_ms']:.0f} ms "
               f"(late {stall['late']}, dropped {stall['dropped']}); closed loop (2 users) p99 "
               f"{stall['closed_loop_p99_ms']:.0f} ms.",
-              f"Goals met: MaxInvocations within 5%: {figures['max_invocations_within_5pct']}; "
+              f"Goals met: MaxInvocations within 1% (knee search): {figures['knee_within_1pct']}; "
+              f"(STAIRS): {figures['max_invocations_within_1pct']}; "
               f"p50 within 1 ms: {figures['p50_within_1ms']}; open loop shows the stall: "
               f"{stall['open_loop_shows_stall']}."]
     return "\n".join(lines)
@@ -108,11 +133,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="irkit-bench-accuracy-") as tmp:
         payload = Path(tmp) / "payload.json"
         payload.write_bytes(b"[[0.1, 0.2, 0.3]]")
-        rows = [measure_capacity(c, s, payload, step_s, args.workers) for c, s in settings]
+        rows = [{**measure_capacity(c, s, payload, step_s, args.workers), **measure_knee(c, s, payload, args.workers)}
+                for c, s in settings]
         stall = measure_stall(payload, 3.0 if args.quick else 6.0)
     figures = {
         "step_s": step_s, "workers": args.workers, "capacity": rows, "stall": stall,
-        "max_invocations_within_5pct": all(abs(r["error_pct"]) <= 100 * MAX_INVOCATIONS_TOLERANCE for r in rows),
+        "max_invocations_within_1pct": all(abs(r["error_pct"]) <= 100 * MAX_INVOCATIONS_TOLERANCE for r in rows),
+        "knee_within_1pct": all(abs(r["knee_error_pct"]) <= 100 * MAX_INVOCATIONS_TOLERANCE for r in rows),
         "p50_within_1ms": all(abs(r["p50_error_ms"]) <= P50_TOLERANCE_MS for r in rows),
         "wall_s": round(time.perf_counter() - started, 1),
     }
