@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="any of: " + ", ".join(BENCHMARKS) + " (default: all)")
     parser.add_argument("--record", action="store_true", help="append figures to RESULTS.md")
     parser.add_argument("--quick", action="store_true", help="shorter runs (smoke check)")
+    parser.add_argument("--args", default="", help="more arguments for the benchmark(s), e.g. --args='--servers cpu2'")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"\n## {name}\n", flush=True)
         started = time.perf_counter()
-        figures[name] = module.main(["--quick"] if args.quick else [])
+        figures[name] = module.main((["--quick"] if args.quick else []) + shlex.split(args.args))
         if hasattr(module, "report"):
             reports[name] = module.report(figures[name])
         print(f"\n({name} took {time.perf_counter() - started:.0f} s)", flush=True)
