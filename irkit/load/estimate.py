@@ -99,6 +99,7 @@ def level_estimate(index: int, step: dict[str, Any]) -> LevelEstimate:
         interval = mean_interval([float(w["rps"]) for w in windows])
     else:
         interval = Interval(float(step.get("rps") or 0.0), None, None, 1)
+    interval = covering(interval, step.get("measurement_rps") or ())
     stable = step.get("stable")
     return LevelEstimate(index, int(step.get("users") or 0), interval,
                          None if stable is None else bool(stable))
@@ -122,7 +123,21 @@ def merge_steps(steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
     flags = [s.get("stable") for s in steps if s.get("stable") is not None]
     merged["stable"] = all(flags) if flags else None
     merged["measurements"] = len(steps)
+    merged["measurement_rps"] = [level_estimate(0, s).mean for s in steps]
     return merged
+
+
+def covering(interval: Interval, means: Sequence[float]) -> Interval:
+    """``interval`` widened, where needed, to hold each separate measurement's mean of one level.
+
+    Windows a few seconds apart do not see a machine that drifts over minutes; a level measured
+    twice, minutes apart, does. When its two means differ by more than its windows' interval
+    allows, the interval is not allowed to claim more than the two measurements show.
+    """
+    if len(means) < 2 or not interval.known:
+        return interval
+    assert interval.lo is not None and interval.hi is not None
+    return Interval(interval.mean, max(0.0, min(interval.lo, *means)), max(interval.hi, *means), interval.n)
 
 
 def told_apart(a: LevelEstimate, b: LevelEstimate) -> bool:

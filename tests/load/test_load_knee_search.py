@@ -139,3 +139,18 @@ def test_a_level_measurably_above_the_confirmed_one_is_confirmed_too():
     assert controller.next_users(steps) is None  # two re-measures at most
     found = controller.plateau(steps)
     assert found.confirmed and found.best_users == 3
+
+
+def test_a_level_measured_twice_has_an_interval_that_holds_both_measurements():
+    # the two measurements of 4 users disagree (the machine drifted between them) by more than either
+    # one's windows would say: the interval holds both means, not just the windows' t-interval
+    first, second = [10.6, 10.61, 10.59] * 3, [10.0, 10.01, 9.99] * 3
+    steps = [_level(1, [6.0, 6.1, 5.9]), _level(2, [9.9, 10.0, 10.1]), _level(4, first),
+             _level(4, second, confirm=True)]
+    from irkit.load.estimate import mean_interval
+
+    windows = mean_interval(first + second)
+    assert windows.lo > 10.0 and windows.hi < 10.6  # 18 windows alone would claim +-1.6%
+    found = KneeSearch(FAST).plateau(steps)
+    lo, hi = found.ci_per_min
+    assert found.confirmed and lo <= 10.0 * 60 and hi >= 10.6 * 60
