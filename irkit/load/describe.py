@@ -179,6 +179,7 @@ def build_result(
                       **(outcome.get("knee_detail") or {})}
                      if outcome.get("knee_users") is not None else None),
             "generator": outcome.get("generator"),
+            "contention": outcome.get("contention"),
             "warnings": outcome.get("warnings") or [],
         })
         if outcome.get("fidelity") is not None:  # another runtime than TensorFlow (irkit.serve.fidelity)

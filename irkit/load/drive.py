@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from irkit.load import contention
 from irkit.load import knee as plateau_finder
 from irkit.spec import traffic as shapes
 
@@ -98,6 +99,7 @@ class ConfigOutcome:
     knee_users: int | None = None  # the users of the knee: where throughput levels off
     knee_detail: dict[str, Any] | None = None  # {"best_users", "confirmed", "latency_users"} (knee.Plateau)
     generator: dict[str, Any] | None = None  # {"cpu_percent", "shares_server_cores", "cores"}
+    contention: dict[str, Any] | None = None  # {"others_percent", "steal_percent"} (contention.py)
     warnings: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     fidelity: dict[str, Any] | None = None  # vs TensorFlow, for other runtimes (irkit.serve.fidelity)
@@ -107,6 +109,18 @@ class ConfigOutcome:
         out = asdict(self)
         out.pop("steps")
         return out
+
+
+def core_usage(usage: Any) -> dict[str, float]:
+    """The STEP fields ``server_cores_busy`` / ``server_cores_steal`` / ``server_cores`` of a usage
+    sample, where it has them (irkit.serve.process.ServerUsage)."""
+    out: dict[str, float] = {}
+    for name, key in (("cores_busy_percent", "server_cores_busy"), ("steal_percent", "server_cores_steal"),
+                      ("cores", "server_cores")):
+        value = usage.get(name) if isinstance(usage, Mapping) else getattr(usage, name, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = float(value)
+    return out
 
 
 def usage_pair(usage: Any) -> tuple[float | None, float | None]:
@@ -146,11 +160,13 @@ class _StepWatcher:
             step = {**step, "config_id": self.outcome.config_id}
             if self.usage is not None:
                 try:
-                    cpu, mem = usage_pair(self.usage())
+                    usage_sample = self.usage()
+                    cpu, mem = usage_pair(usage_sample)
                 except Exception:  # noqa: BLE001 - the server may be gone; the step still counts
-                    cpu = mem = None
+                    usage_sample, cpu, mem = None, None, None
                 step.setdefault("server_cpu", cpu)
                 step.setdefault("server_memory", mem)
+                step.update(core_usage(usage_sample))
             self.outcome.steps.append(step)
             if self.on_step is not None:
                 self.on_step(step)
@@ -228,6 +244,11 @@ def read_knee(outcome: ConfigOutcome, settings: LoadSettings, search: Any = None
                                "latency_users": found.latency_users}
     outcome.stable = _stable(outcome.steps, found.step_index, settings, search is not None)
     outcome.generator = generator_record(outcome.steps, settings)
+    outcome.contention = contention.record(outcome.steps, [found.step_index, *_best_steps(outcome.steps, found)],
+                                           outcome.generator)
+    note = contention.warning(outcome.contention)
+    if note:
+        outcome.warnings.append(note)
     if found.found:
         plateau_step = outcome.steps[found.step_index]
         outcome.cpu_utilization = plateau_step.get("server_cpu")
@@ -240,6 +261,14 @@ def read_knee(outcome: ConfigOutcome, settings: LoadSettings, search: Any = None
         else:
             outcome.warnings.append("throughput was still growing at the last step: MaxInvocations is a lower "
                                     "bound; add steps or users")
+
+
+def _best_steps(steps: list[dict[str, Any]], found: Any) -> list[int]:
+    """The steps of the level MaxInvocations stands on (the best level's, when it was confirmed)."""
+    users = getattr(found, "best_users", None)
+    if not getattr(found, "confirmed", False) or users is None:
+        return []
+    return [i for i, s in enumerate(steps) if s.get("users") == users]
 
 
 def _stable(steps: list[dict[str, Any]], knee_index: int, settings: LoadSettings, by_users: bool) -> bool | None:

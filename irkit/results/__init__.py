@@ -23,6 +23,7 @@ from irkit.results.confidence import (  # noqa: F401
     LATE,
     MAX_INVOCATIONS_HI,
     MAX_INVOCATIONS_LO,
+    OTHERS_CPU,
     QUALITY_COLUMNS,
     SHARES_SERVER_CORES,
     STABLE,

@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from irkit.load.contention import LIMIT_PERCENT, taken_percent
 from irkit.results.metrics import MAX_INVOCATIONS
 
 if TYPE_CHECKING:
@@ -31,9 +32,10 @@ COST_PER_INFERENCE_HI = "cost_per_inference_hi"
 STABLE = "stable"  # True: every load level settled; False: one never did; NA: not known
 GENERATOR_CPU = "generator_cpu"  # the load generator's CPU use, % of one core (steps: per level)
 SHARES_SERVER_CORES = "shares_server_cores"  # True when the generator ran on the server's cores
+OTHERS_CPU = "others_cpu"  # % of the server's cores other processes (and the hypervisor) took (load/contention.py)
 KNEE_USERS = "knee_users"  # the knee: the lowest concurrency at the best's throughput (load/knee.py)
 QUALITY_COLUMNS = (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI, COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI,
-                   STABLE, GENERATOR_CPU, SHARES_SERVER_CORES, KNEE_USERS)
+                   STABLE, GENERATOR_CPU, SHARES_SERVER_CORES, KNEE_USERS, OTHERS_CPU)
 # ---- steps_frame() columns (STABLE and GENERATOR_CPU as above) -------------------------------
 ACHIEVED_RPS = "achieved_rps"  # open loop: the send rate reached, against target_rps
 LATE = "late"  # open loop: sends that left after their scheduled time
@@ -113,7 +115,12 @@ def config_quality(config: Mapping[str, Any], cost_per_hour: Any = None) -> dict
         GENERATOR_CPU: _number(generator.get("cpu_percent")),
         SHARES_SERVER_CORES: _flag(generator.get("shares_server_cores")),
         KNEE_USERS: _number(knee.get("users")),
+        OTHERS_CPU: _others(config.get("contention")),
     }
+
+
+def _others(value: Any) -> float | None:
+    return round(taken_percent(value), 1) if isinstance(value, Mapping) else None
 
 
 def step_quality(step: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,6 +180,9 @@ def flags(row: Mapping[str, Any]) -> list[str]:
     if _flag(row.get(SHARES_SERVER_CORES)):
         cpu = _number(row.get(GENERATOR_CPU))
         out.append("generator on server cores" + (f" ({cpu:.0f}% CPU)" if cpu is not None else ""))
+    others = _number(row.get(OTHERS_CPU))
+    if others is not None and others > LIMIT_PERCENT:
+        out.append(f"others on server cores ({others:.0f}%)")
     return out
 
 
@@ -189,8 +199,9 @@ def with_quality(data: pd.DataFrame, *, dash: str = "-") -> pd.DataFrame:
     out[CI_TEXT] = [format_interval(a, b, dash=dash) for a, b in zip(lo, hi, strict=True)]
     out[VALUE_TEXT] = [with_interval(v, a, b, missing="", dash=dash) for v, a, b in
                        zip(_column(out, MAX_INVOCATIONS), lo, hi, strict=True)]
-    rows = [{STABLE: s, SHARES_SERVER_CORES: g, GENERATOR_CPU: c} for s, g, c in
-            zip(_column(out, STABLE), _column(out, SHARES_SERVER_CORES), _column(out, GENERATOR_CPU), strict=True)]
+    rows = [{STABLE: s, SHARES_SERVER_CORES: g, GENERATOR_CPU: c, OTHERS_CPU: o} for s, g, c, o in
+            zip(_column(out, STABLE), _column(out, SHARES_SERVER_CORES), _column(out, GENERATOR_CPU),
+                _column(out, OTHERS_CPU), strict=True)]
     out[FLAGS] = ["; ".join(flags(row)) for row in rows]
     out[COST_PER_MILLION_LO] = _column(out, COST_PER_INFERENCE_LO).astype("float64") * 1e6
     out[COST_PER_MILLION_HI] = _column(out, COST_PER_INFERENCE_HI).astype("float64") * 1e6
@@ -208,7 +219,8 @@ def has_flags(data: pd.DataFrame) -> bool:
 
 
 def notes(result: Mapping[str, Any]) -> list[str]:
-    """One sentence per configuration measured unstably or with the generator on the server's cores.
+    """One sentence per configuration measured unstably, with the generator on the server's cores, or
+    with other processes on them.
 
     A configuration whose own ``warnings`` already say it (the local engine writes them) gets no
     second sentence, so a report or summary that prints both says each thing once.
@@ -227,4 +239,8 @@ def notes(result: Mapping[str, Any]) -> list[str]:
             took = f", taking {cpu:.0f}% of a core" if cpu is not None else ""
             out.append(f"{name}: {SHARED_CORES_NOTE}{where}{took}; MaxInvocations is lower than the server "
                        "alone could do.")
+        others = quality[OTHERS_CPU]
+        if others is not None and others > LIMIT_PERCENT and "while it was measured" not in said:
+            out.append(f"{name}: other processes took {others:.0f}% of the server's cores while it was "
+                       "measured; MaxInvocations reads lower than the instance can do.")
     return out

@@ -32,6 +32,7 @@ from irkit.results.confidence import (
     KNEE_USERS,
     MAX_INVOCATIONS_HI,
     MAX_INVOCATIONS_LO,
+    OTHERS_CPU,
     QUALITY_COLUMNS,
     SHARES_SERVER_CORES,
     STABLE,
@@ -281,7 +282,7 @@ def to_frame(result: Any, *, store: Any = None) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     frame[PRICE_IS_ESTIMATE] = frame[PRICE_IS_ESTIMATE].astype("boolean")
     for column in (MAX_INVOCATIONS_LO, MAX_INVOCATIONS_HI, COST_PER_INFERENCE_LO, COST_PER_INFERENCE_HI,
-                   GENERATOR_CPU, KNEE_USERS, *FIDELITY_COLUMNS):
+                   GENERATOR_CPU, KNEE_USERS, OTHERS_CPU, *FIDELITY_COLUMNS):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in (STABLE, SHARES_SERVER_CORES):
         frame[column] = frame[column].astype("boolean")

@@ -30,10 +30,36 @@ LOG_TAIL_CHARS = 3000
 
 
 class ServerUsage(NamedTuple):
-    """CPU % of the pinned CPUs (0-100, all of the tree's processes) and memory % of the machine."""
+    """CPU % of the pinned CPUs (0-100, all of the tree's processes) and memory % of the machine;
+    how busy those CPUs were with anything at all (0-100), and how much of them the hypervisor took
+    (``steal``). ``cores_busy - cpu`` is what other processes used of the server's cores."""
 
     cpu_percent: float
     memory_percent: float
+    cores_busy_percent: float | None = None
+    steal_percent: float | None = None
+    cores: int | None = None  # how many CPUs the percentages are of
+
+
+def core_times(cores: list[int]) -> tuple[float, float, float] | None:
+    """(total, busy, steal) CPU seconds so far, added over ``cores`` (psutil's per-CPU times)."""
+    import psutil
+
+    per_cpu = psutil.cpu_times(percpu=True)
+    total = busy = steal = 0.0
+    for core in cores:
+        if core >= len(per_cpu):
+            return None
+        t = per_cpu[core]
+        whole = sum(t)
+        idle = t.idle + getattr(t, "iowait", 0.0)
+        # guest time is already inside user time on Linux
+        whole -= getattr(t, "guest", 0.0) + getattr(t, "guest_nice", 0.0)
+        total += whole
+        stolen = getattr(t, "steal", 0.0)
+        busy += whole - idle - stolen
+        steal += stolen
+    return total, busy, steal
 
 
 def log_tail(path: Path | None, chars: int = LOG_TAIL_CHARS) -> str:
@@ -78,7 +104,7 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self._work_dir: Path | None = None
         self._log: IO[bytes] | None = None
-        self._cpu_sample: tuple[float, dict[int, float]] | None = None
+        self._cpu_sample: tuple[float, dict[int, float], tuple[float, float, float] | None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> ServerProcess:
@@ -221,9 +247,10 @@ class ServerProcess:
             self._work_dir = None
 
     # -- usage ----------------------------------------------------------------------------------
-    def _cpu_times(self) -> tuple[float, dict[int, float]]:
+    def _cpu_times(self) -> tuple[float, dict[int, float], tuple[float, float, float] | None]:
         import psutil
 
+        cores = list(self.cpus) if self.cpus else sorted(os.sched_getaffinity(0))
         times: dict[int, float] = {}
         for proc in self.processes():
             try:
@@ -231,7 +258,7 @@ class ServerProcess:
                 times[proc.pid] = cpu.user + cpu.system
             except psutil.Error:
                 continue
-        return time.monotonic(), times
+        return time.monotonic(), times, core_times(cores)
 
     def usage(self, interval: float | None = None) -> ServerUsage:
         """CPU and memory of the server's process tree.
@@ -246,9 +273,9 @@ class ServerProcess:
         if interval is not None or self._cpu_sample is None:
             self._cpu_sample = self._cpu_times()
             time.sleep(interval if interval is not None else 0.2)
-        before_t, before = self._cpu_sample
-        now_t, now = self._cpu_times()
-        self._cpu_sample = (now_t, now)
+        before_t, before, cores_before = self._cpu_sample
+        now_t, now, cores_now = self._cpu_times()
+        self._cpu_sample = (now_t, now, cores_now)
         used = sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in now.items())
         ncpus = len(self.cpus) if self.cpus else len(os.sched_getaffinity(0))
         cpu = 100.0 * used / max(now_t - before_t, 1e-6) / max(ncpus, 1)
@@ -258,7 +285,12 @@ class ServerProcess:
                 memory += proc.memory_percent()
             except psutil.Error:
                 continue
-        return ServerUsage(round(min(cpu, 100.0), 1), round(memory, 2))
+        busy = steal = None
+        if cores_before is not None and cores_now is not None and cores_now[0] > cores_before[0]:
+            total = cores_now[0] - cores_before[0]
+            busy = round(min(100.0, 100.0 * max(0.0, cores_now[1] - cores_before[1]) / total), 1)
+            steal = round(min(100.0, 100.0 * max(0.0, cores_now[2] - cores_before[2]) / total), 1)
+        return ServerUsage(round(min(cpu, 100.0), 1), round(memory, 2), busy, steal, ncpus)
 
 
 def _signal(proc: Any, sig: int) -> None:

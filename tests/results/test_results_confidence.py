@@ -164,3 +164,17 @@ def test_cost_tie_across_prices_shows_cost_intervals(measured_result):
     assert cross and cross[0].tied_on == (R.COST_PER_INFERENCE,)
     text = cross[0].text()
     assert "per 1M inferences overlap" in text and "higher max invocations" in text and "lower model latency" in text
+
+
+def test_others_on_the_servers_cores_are_a_column_a_flag_and_a_note(measured_result):
+    busy = copy.deepcopy(measured_result)
+    _configs(busy)[C11]["contention"] = {"others_percent": 47.0, "steal_percent": 3.0}
+    _configs(busy)[C12]["contention"] = {"others_percent": 4.0, "steal_percent": 0.0}
+    frame = R.to_frame(busy).set_index(R.CONFIG)
+    assert frame.loc[C11, R.OTHERS_CPU] == 50.0 and frame.loc[C12, R.OTHERS_CPU] == 4.0
+    assert math.isnan(frame.loc[C21, R.OTHERS_CPU])  # not measured: NaN, no flag
+    shown = C.with_quality(frame.reset_index()).set_index(R.CONFIG)
+    assert "others on server cores (50%)" in shown.loc[C11, C.FLAGS]
+    assert "others" not in shown.loc[C12, C.FLAGS]
+    (note,) = [n for n in C.notes(busy) if "other processes" in n]
+    assert note.startswith(C11) and "50% of the server's cores" in note

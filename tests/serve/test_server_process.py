@@ -90,6 +90,25 @@ def test_usage_sees_the_cpu_of_a_busy_server(served):
     assert since_last.cpu_percent >= 0
 
 
+def test_usage_sees_another_process_on_the_servers_core(tiny_savedmodel):
+    import subprocess
+    import sys
+
+    cpu = sorted(psutil.Process().cpu_affinity())[-1]
+    with ServerProcess(tiny_savedmodel, cpus=[cpu]) as server:
+        server.usage()
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            psutil.Process(hog.pid).cpu_affinity([cpu])
+            usage = server.usage(interval=1.0)
+        finally:
+            hog.kill()
+            hog.wait()
+    assert usage.cores == 1 and usage.cpu_percent < 20  # the idle server itself
+    assert usage.cores_busy_percent - usage.cpu_percent > 50  # the busy loop, seen on the server's core
+    assert 0 <= usage.steal_percent <= 100
+
+
 def test_stop_on_exception_inside_the_context(tiny_savedmodel):
     with pytest.raises(RuntimeError), ServerProcess(tiny_savedmodel) as server:
         pid = server.pid

@@ -190,3 +190,23 @@ def test_stairs_keep_the_knees_own_mean():
     steps = windowed([[9.0, 9.1, 8.9], [9.8, 9.75, 9.85], [10.2, 10.3, 10.25]])
     result = pl.find_plateau(steps)
     assert result.confirmed is False and result.max_invocations == round(9.8 * 60) and result.best_users == 3
+
+
+def test_others_on_the_servers_cores_at_the_knee_are_recorded_and_warned():
+    from pathlib import Path
+
+    from irkit.load.drive import ConfigOutcome, LoadSettings, read_knee
+
+    steps = windowed([[9.0, 9.1, 8.9], [9.8, 9.75, 9.85], [9.9, 9.8, 9.85]])
+    for step, (busy, own) in zip(steps, [(60.0, 55.0), (99.0, 50.0), (99.5, 52.0)], strict=True):
+        step.update(server_cores_busy=busy, server_cpu=own, server_cores_steal=0.5, server_cores=1)
+    settings = LoadSettings(Path("p.json"), "application/json", traffic="stairs")
+    outcome = ConfigOutcome("c", "local.cpu1", {}, steps=steps)
+    read_knee(outcome, settings)
+    assert outcome.knee_users == 2 and outcome.contention == {"others_percent": 49.0, "steal_percent": 0.5}
+    assert any("other processes took 50% of the server's cores" in w for w in outcome.warnings)
+    for step in steps:
+        step["server_cores_busy"] = step["server_cpu"] + 3.0
+    outcome = ConfigOutcome("c", "local.cpu1", {}, steps=steps)
+    read_knee(outcome, settings)
+    assert outcome.contention["others_percent"] == 3.0 and not outcome.warnings
