@@ -5,7 +5,8 @@ Goals (issue 13):
   recommendation (``ranking.recommend``, default importances), and every 95% interval containing the
   other run's value;
 - with a CPU hog (a busy loop pinned to one core) running through both runs: every MaxInvocations
-  within 10%, or the config flagged unstable in at least one run.
+  within 10%, or the config flagged in at least one run: unstable, or other processes on the
+  server's cores (``irkit.configs[i].contention``, more than 15% of them).
 
     python benchmarks/bench_repeatability.py [--quick] [--no-hog] [--hog-core 0] [--workdir demo-out]
 """
@@ -75,6 +76,7 @@ def per_config(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "ci": None if lo != lo or hi != hi else [lo, hi],
             "stable": None if stable is None or str(stable) == "<NA>" else bool(stable),
             "shares_server_cores": str(row[R.SHARES_SERVER_CORES]) == "True",
+            "others_cpu": None if row.get(R.OTHERS_CPU) != row.get(R.OTHERS_CPU) else row.get(R.OTHERS_CPU),
         }
     return out
 
@@ -99,13 +101,17 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any], goal: float, *, unstable_
         va, vb = x["max_invocations"], y["max_invocations"]
         spread = abs(va - vb) / max(va, vb) if max(va, vb) else 0.0
         holds = [ci is not None and ci[0] <= other <= ci[1] for ci, other in ((x["ci"], vb), (y["ci"], va))]
-        unstable = x["stable"] is False or y["stable"] is False
+        from irkit.load.contention import LIMIT_PERCENT
+
+        contended = any((r.get("others_cpu") or 0.0) > LIMIT_PERCENT for r in (x, y))
+        unstable = x["stable"] is False or y["stable"] is False or contended
         lat = [x["model_latency_ms"], y["model_latency_ms"]]
         ok = spread <= goal or (unstable_excuses and unstable)
         rows[config] = {"max_invocations": [va, vb], "spread": round(spread, 4), "ci": [x["ci"], y["ci"]],
                         "intervals_hold_other": all(holds), "unstable": unstable,
                         "stable": [x["stable"], y["stable"]],
                         "shares_server_cores": x["shares_server_cores"] or y["shares_server_cores"],
+                        "others_cpu": [x.get("others_cpu"), y.get("others_cpu")], "contended": contended,
                         "model_latency_ms": lat, "latency_spread": round(abs(lat[0] - lat[1]) / max(lat), 4) if max(lat) else 0.0,
                         "ok": ok}
     picks = [pick(a), pick(b)]
@@ -127,6 +133,9 @@ def run_pair(spec: Any, model: Path, payload: Path, label: str) -> tuple[list[fl
 
 
 def _stable(row: dict[str, Any]) -> str:
+    if row.get("contended"):
+        others = "/".join("-" if v is None else f"{v:.0f}%" for v in row.get("others_cpu") or [])
+        return f"flagged: others on server cores ({others})"
     if row["unstable"]:
         return "no (flagged)"
     return "-" if None in row["stable"] else "yes"
