@@ -13,9 +13,9 @@ import urllib.request
 import uuid
 
 import pytest
+from helpers_process import MARK_ENV, marked
 
 REGION = "us-east-1"
-MARK_ENV = "IRKIT_TEST_ENDPOINT_MARK"
 
 
 def _free_port() -> int:
@@ -103,16 +103,8 @@ def mark(monkeypatch):
 
 
 def marked_processes(mark: str) -> list:
-    import psutil
-
-    found = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if proc.environ().get(MARK_ENV) == mark:
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
+    """Live processes carrying ``mark`` (one copy of the search: tests/helpers_process.py)."""
+    return marked(mark)
 
 
 def runtime_backend():
