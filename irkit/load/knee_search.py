@@ -10,10 +10,14 @@ binary search), perf_analyzer's ``--binary-search`` and MLPerf LoadGen's FindPea
    search ends there).
 2. **SLO bisection**: between the highest level inside the SLO and the lowest outside it, until they
    are one user apart: the highest concurrency inside the latency SLO.
-3. **Knee bisection**: among the levels inside the SLO, between the lowest level whose throughput
+3. **Peak bisection**: when the next level above the best reads measurably lower (a server that
+   thrashes past its peak: batched local.cpu2 here served 39 req/s at 6 connections, 35 at 4 and 30
+   at 8), between the best and that level, until they are one user apart; so a peak between two
+   powers of two is not missed.
+4. **Knee bisection**: among the levels inside the SLO, between the lowest level whose throughput
    cannot be told apart from the best (estimate.py) and the level below it, until they are one user
    apart: the knee.
-4. **Confirmation**: the best level inside the SLO is measured once more, and MaxInvocations is the
+5. **Confirmation**: the best level inside the SLO is measured once more, and MaxInvocations is the
    mean over both measurements' windows (knee.py rule 4). The best of several noisy levels is
    chosen *because* it read high; an independent second measurement of it is not, so the estimate
    loses that bias and its interval gets twice the windows (LoadGen's FindPeakPerformance also ends
@@ -138,7 +142,7 @@ class KneeSearch:
         return self._confirm_next(steps, levels)
 
     def _confirm_next(self, steps: Sequence[dict[str, Any]], levels: dict[int, dict[str, Any]]) -> int | None:
-        """The best level inside the SLO, to measure again, while it has one measurement (rule 4)."""
+        """The best level inside the SLO, to measure again, while it has one measurement (step 5)."""
         repeats = len(steps) - len(levels)
         if repeats >= CONFIRMATIONS or self.reason(steps) in ("", REASON_NO_DATA):
             return None
@@ -156,7 +160,7 @@ class KneeSearch:
         return None if best is None else best.users
 
     def _search_next(self, levels: dict[int, dict[str, Any]]) -> int | None:
-        """Steps 1-3: the next level of the doubling or a bisection, or None when they are done."""
+        """Steps 1-4: the next level of the doubling or a bisection, or None when they are done."""
         nxt, reason = self._doubling(levels)
         if nxt is not None:
             return nxt
@@ -172,6 +176,11 @@ class KneeSearch:
         if not inside:
             return None
         ests = [estimate.level_estimate(i, levels[u]) for i, u in enumerate(inside)]
+        best = estimate.best_level(ests)
+        assert best is not None
+        above = next((e for e in ests if e.users > best.users), None)
+        if above is not None and above.users - best.users > 1 and estimate.told_apart(above, best):
+            return (best.users + above.users) // 2  # the curve falls after the best: look between them
         knee = estimate.knee_level(ests)
         assert knee is not None
         below = max((u for u in inside if u < knee.users), default=0)
@@ -273,7 +282,7 @@ class KneeDriver:
             counted = [windows.window_from_ticks(settled)] if settled else []
         step: dict[str, Any] = {"step": len(self.steps), "level": self.level, "users": self.users}
         if any(int(s["users"]) == self.users for s in self.steps):
-            step["confirm"] = True  # a second measurement of the best level (rule 4)
+            step["confirm"] = True  # a second measurement of the best level (step 5)
         step.update(windows.window_summary(counted))
         if not counted:
             step["start_s"] = float(self.ticks[0]["start_s"]) if self.ticks else 0.0

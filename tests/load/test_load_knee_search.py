@@ -154,3 +154,31 @@ def test_a_level_measured_twice_has_an_interval_that_holds_both_measurements():
     found = KneeSearch(FAST).plateau(steps)
     lo, hi = found.ci_per_min
     assert found.confirmed and lo <= 10.0 * 60 and hi >= 10.6 * 60
+
+
+def test_a_peak_between_two_powers_of_two_is_found():
+    # a batched server that thrashes past 6 users: 4 -> 35, 6 -> 39, 8 -> 30 req/s
+    curve = {1: 17.8, 2: 22.9, 3: 27.3, 4: 35.3, 5: 37.0, 6: 39.0, 7: 36.0, 8: 29.9}
+    controller = KneeSearch(FAST)
+    steps, order = [], []
+    while (users := controller.next_users(steps)) is not None:
+        assert len(order) < 12
+        order.append(users)
+        rate = curve[users]
+        steps.append(_level(users, [rate * 0.99, rate, rate * 1.01], confirm=users in order[:-1]))
+    assert order[:4] == [1, 2, 4, 8]  # 8 falls below 4: the doubling ends
+    assert 6 in order and order[-1] == 6  # found between 4 and 8, and confirmed
+    found = controller.plateau(steps)
+    assert found.best_users == 6 and found.max_invocations == round(39.0 * 60)
+
+
+def test_a_flat_plateau_sends_no_peak_search():
+    # 8 users reads 2% under 4: noise, not a fall; nothing between them is measured
+    curve = {1: 10.0, 2: 19.0, 4: 30.0, 8: 29.4, 3: 28.5}
+    controller = KneeSearch(FAST)
+    steps, order = [], []
+    while (users := controller.next_users(steps)) is not None:
+        order.append(users)
+        steps.append(_level(users, [curve[users] * 0.99, curve[users], curve[users] * 1.01],
+                            confirm=users in order[:-1]))
+    assert 6 not in order and 5 not in order
