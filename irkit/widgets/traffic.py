@@ -51,6 +51,8 @@ def knee_search_html(knee_search: Mapping[str, Any] | None = None) -> str:
         f"less than {GROWTH:.0%}, the latency or error limit is broken, or {s.max_users} users are reached.",
         "Then it tries the user counts in between to find the knee: the fewest users that reach the "
         "peak throughput, and the most that stay inside the latency limit.",
+        "Last, it measures the best level once more: the peak requests/min comes from both measurements, "
+        "so one lucky reading cannot inflate it.",
         f"Each level is measured in windows of {s.window_seconds:g} s (at least {s.min_requests} answers "
         f"each) until the last 3 agree within {s.stability:.0%}, for at most {s.max_level_seconds:g} s; "
         "a level that never settles is marked unstable.",
