@@ -117,24 +117,27 @@ def core_usage(usage: Any) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, key in (("cores_busy_percent", "server_cores_busy"), ("steal_percent", "server_cores_steal"),
                       ("cores", "server_cores")):
-        value = usage.get(name) if isinstance(usage, Mapping) else getattr(usage, name, None)
+        value = _usage_field(usage, name)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             out[key] = float(value)
     return out
+
+
+def _usage_field(usage: Any, name: str, fallback: str | None = None) -> Any:
+    """``name`` (else ``fallback``) of a usage sample that is a mapping or an object (None when absent)."""
+    get = usage.get if isinstance(usage, Mapping) else (lambda key, default=None: getattr(usage, key, default))
+    return get(name, get(fallback) if fallback else None)
 
 
 def usage_pair(usage: Any) -> tuple[float | None, float | None]:
     """ServerProcess.usage() as (cpu %, memory %), whether it is a tuple, a mapping or an object."""
     if usage is None:
         return None, None
-    if isinstance(usage, Mapping):
-        cpu = usage.get("cpu_percent", usage.get("cpu"))
-        mem = usage.get("memory_percent", usage.get("memory"))
-    elif isinstance(usage, (tuple, list)):
+    if isinstance(usage, (tuple, list)):
         cpu, mem = (list(usage) + [None, None])[:2]
     else:
-        cpu = getattr(usage, "cpu_percent", getattr(usage, "cpu", None))
-        mem = getattr(usage, "memory_percent", getattr(usage, "memory", None))
+        cpu = _usage_field(usage, "cpu_percent", "cpu")
+        mem = _usage_field(usage, "memory_percent", "memory")
     return (None if cpu is None else float(cpu)), (None if mem is None else float(mem))
 
 
@@ -263,12 +266,11 @@ def read_knee(outcome: ConfigOutcome, settings: LoadSettings, search: Any = None
                                     "bound; add steps or users")
 
 
-def _best_steps(steps: list[dict[str, Any]], found: Any) -> list[int]:
+def _best_steps(steps: list[dict[str, Any]], found: plateau_finder.Plateau) -> list[int]:
     """The steps of the level MaxInvocations stands on (the best level's, when it was confirmed)."""
-    users = getattr(found, "best_users", None)
-    if not getattr(found, "confirmed", False) or users is None:
+    if not found.confirmed or found.best_users is None:
         return []
-    return [i for i, s in enumerate(steps) if s.get("users") == users]
+    return [i for i, s in enumerate(steps) if s.get("users") == found.best_users]
 
 
 def _stable(steps: list[dict[str, Any]], knee_index: int, settings: LoadSettings, by_users: bool) -> bool | None:

@@ -178,7 +178,8 @@ def find_plateau(
         if crossed:
             break
         within.extend(group)
-    groups = [g for g in _groups(steps, [i for i in order if i in set(within)], by_users)]
+    counted = set(within)
+    groups = _groups(steps, [i for i in order if i in counted], by_users)
     merged = {g[0]: estimate.merge_steps([steps[i] for i in g]) for g in groups}
     usable = [g[0] for g in groups if (merged[g[0]].get("requests") or 0) > 0 and _rps(merged[g[0]]) > 0]
     if not usable:

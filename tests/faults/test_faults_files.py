@@ -4,30 +4,20 @@ not YAML, not UTF-8, a list, or empty."""
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 
 import pytest
 import yaml
+from helpers_files import write_tarball
 
 from irkit.cli import main
 from irkit.store import Store
 
 
-def _tarball(path, files):
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
-
-
 @pytest.fixture
 def files(tmp_path):
-    payload = _tarball(tmp_path / "payload.tar.gz", {"sample.json": b"[[[0.0]]]"})
-    model = _tarball(tmp_path / "model.tar.gz", {"1/saved_model.pb": os.urandom(200_000),
+    payload = write_tarball(tmp_path / "payload.tar.gz", {"sample.json": b"[[[0.0]]]"})
+    model = write_tarball(tmp_path / "model.tar.gz", {"1/saved_model.pb": os.urandom(200_000),
                                                  "1/variables/variables.index": os.urandom(1000)})
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(model.read_bytes()[:50_000])  # a download cut short
@@ -58,14 +48,14 @@ def test_truncated_model(files, capsys):
 
 
 def test_model_archive_without_a_savedmodel(files, capsys):
-    other = _tarball(files["dir"] / "notes.tar.gz", {"README.md": b"hello"})
+    other = write_tarball(files["dir"] / "notes.tar.gz", {"README.md": b"hello"})
     code = main(["recommend", str(files["spec"]), "--model", str(other), "--payload", str(files["payload"])])
     one_line_error(capsys, code, "notes.tar.gz", "saved_model.pb", "README.md")
 
 
 @pytest.mark.parametrize("contents", [{}, {"README.txt": b"samples go here"}], ids=["empty", "no-sample"])
 def test_payload_without_samples(files, capsys, contents):
-    payload = _tarball(files["dir"] / "nosample.tar.gz", contents)
+    payload = write_tarball(files["dir"] / "nosample.tar.gz", contents)
     code = main(["recommend", str(files["spec"]), "--model", str(files["model"]), "--payload", str(payload)])
     one_line_error(capsys, code, "nosample.tar.gz", "holds no sample")
     assert Store().list_jobs() == []

@@ -3,14 +3,13 @@ usage sampling, no orphans after stop, start failures with the log's tail; prefl
 
 from __future__ import annotations
 
-import io
-import tarfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import psutil
 import pytest
+from helpers_files import write_tarball
 from server_helpers import Client, instance_batch, npy_body
 
 from irkit.errors import BackendError
@@ -129,14 +128,6 @@ def test_a_bad_env_knob_is_named(tiny_savedmodel):
         ServerProcess(tiny_savedmodel, env={"SAGEMAKER_TFS_MAX_BATCH_SIZE": "lots"}).start(timeout=60)
 
 
-def _tarball(path, files: dict[str, bytes]):
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return path
-
 
 def test_preflight_checks_every_sample(tiny_model_tarball, resnet_payload_tarball):
     report = preflight(tiny_model_tarball, resnet_payload_tarball)
@@ -145,7 +136,7 @@ def test_preflight_checks_every_sample(tiny_model_tarball, resnet_payload_tarbal
 
 
 def test_preflight_names_the_failing_sample(tiny_savedmodel, tmp_path):
-    payload = _tarball(tmp_path / "payload.tar.gz", {
+    payload = write_tarball(tmp_path / "payload.tar.gz", {
         "a-good.npy": npy_body(instance_batch(1)),
         "b-wrong.npy": npy_body(np.zeros((1, 10, 10, 3), np.float32)),
     })
