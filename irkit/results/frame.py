@@ -110,7 +110,7 @@ DURATION_S = "duration_s"
 # REQUESTS, ERRORS, ERROR_RATE (errors / requests, 0..1), RPS (requests per second completed in the
 # step), P50_MS .. MAX_MS, GOODPUT_RPS (req/s answered within the latency threshold), SERVER_CPU and
 # SERVER_MEMORY are metrics: their names and records are in irkit.results.metrics
-AT_PLATEAU = "at_plateau"  # True on the step where MaxInvocations and ModelLatency were read
+AT_PLATEAU = "at_plateau"  # True on the knee step (plateau_step): where throughput levels off
 PERCENTILE_COLUMNS = (P50_MS, P90_MS, P95_MS, P99_MS)
 STEP_COLUMNS = (
     JOB, CONFIG, INSTANCE_TYPE, STEP, PHASE, USERS, TARGET_RPS, START_S, DURATION_S, REQUESTS,

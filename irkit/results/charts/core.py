@@ -215,7 +215,7 @@ def step_curves(
     knees = data[data[R.AT_PLATEAU].fillna(False).astype(bool)] if R.AT_PLATEAU in data else data.iloc[:0]
     plateau = alt.Chart(knees).mark_point(shape="diamond", size=220, filled=False, strokeWidth=2.5,
                                           color=RECOMMENDED_COLOR).encode(x=x, y=f"{R.RPS}:Q", tooltip=tips)
-    subtitle: Any = (["throughput levels out at the plateau;", "red diamond: the step where MaxInvocations is read"]
+    subtitle: Any = (["throughput levels out at the plateau;", "red diamond: the knee, where throughput levels off"]
                      if len(knees) else "throughput levels out at the plateau")
     unsettled = CI.unstable_steps(alt, data, x, f"{R.RPS}:Q")
     if unsettled is not None:
